@@ -1,0 +1,103 @@
+"""Convert tagged cables into spaCy DocBin train/dev/test shards and a report."""
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from tqdm import tqdm
+from wasabi import msg
+
+from cable_ner.convert import SPLITS, ConvertOptions, convert
+from cable_ner.reader import iter_sources
+
+app = typer.Typer(add_completion=False)
+
+
+def read_pins(path: Path) -> frozenset[str]:
+    """Reference ids (and text hashes) to pin to test: a gold .jsonl or one id per line."""
+    pins = set()
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if path.suffix == ".jsonl":
+            try:
+                row = json.loads(line)
+                pins.add(row["reference_id"])
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                msg.fail(f"{path}:{n}: not a gold line with a reference_id ({err})", exits=1)
+            if row.get("text_sha256"):
+                pins.add(row["text_sha256"])
+        else:
+            pins.add(line)
+    return frozenset(pins)
+
+
+@app.command()
+def main(
+    inputs: list[str] = typer.Argument(..., help="Cable files, folders, globs or .gz files"),
+    output: Path = typer.Option(Path("corpus"), "--output", "-o", help="Output folder"),
+    split: str = typer.Option("0.8,0.1,0.1", help="train,dev,test fractions"),
+    pin_test: Path = typer.Option(None, help="Gold .jsonl or id list: cables forced into test"),
+    filters: str = typer.Option(None, help="Silver filter rules (JSON); 'none' to keep all"),
+    raw_dir: Path = typer.Option(None, help="Project the entities onto these raw twins' text"),
+    max_sentence_tokens: int = typer.Option(128, help="Split longer sentences (tokens)"),
+    n_process: int = typer.Option(1, "--n-process", "-n", help="Worker processes"),
+    chunk_size: int = typer.Option(64, help="Files per worker task and per shard"),
+):
+    try:
+        fractions = tuple(float(x) for x in split.split(","))
+    except ValueError:
+        fractions = ()
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        msg.fail(f"--split must be three fractions summing to 1, got {split!r}", exits=1)
+    for path in (pin_test, raw_dir):
+        if path is not None and not path.exists():
+            msg.fail(f"not found: {path}", exits=1)
+    try:
+        total = sum(1 for _ in iter_sources(inputs))
+    except FileNotFoundError as err:
+        msg.fail(str(err), exits=1)
+    options = ConvertOptions(
+        split=fractions,
+        pins=read_pins(pin_test) if pin_test else frozenset(),
+        filters=filters,
+        max_sentence_tokens=max_sentence_tokens,
+        raw_dir=str(raw_dir) if raw_dir else None,
+        chunk_size=chunk_size,
+    )
+    with tqdm(total=total, unit="cable", desc="convert", file=sys.stderr) as bar:
+        try:
+            report = convert(inputs, output, options, n_process=n_process, progress=bar.update)
+        except ValueError as err:
+            msg.fail(str(err), exits=1)
+    print_report(report, output)
+
+
+def print_report(report: dict, output: Path) -> None:
+    msg.divider("Conversion report")
+    msg.info(
+        f"read {report['files_read']} files: {report['converted']} converted, "
+        f"{report['skipped']} skipped, {len(report['duplicates'])} duplicates"
+    )
+    rows = [(s, *(report["splits"][s].get(k, 0) for k in ("cables", "tokens", "entities")))
+            for s in SPLITS]  # fmt: skip
+    msg.table(rows, header=("split", "cables", "tokens", "entities"), divider=True)
+    msg.table(list(report["entities"].items()), header=("label", "entities"), divider=True)
+    if report["skipped_by_reason"]:
+        msg.table(list(report["skipped_by_reason"].items()), header=("skipped", "files"))
+        for row in report["skipped_files"][:10]:
+            line = f":{row['line']}" if row.get("line") else ""
+            msg.text(f"  {row['file']}{line}: {row['reason']}")
+    if report["filtered"]:
+        msg.table(list(report["filtered"].items()), header=("filtered rule/label", "entities"))
+    cov = report["header_coverage"]
+    msg.text("header coverage: " + ", ".join(f"{k} {v:.1%}" for k, v in cov.items()))
+    if report["projection"]:
+        msg.text(f"projection onto raw text: {report['projection']}")
+    msg.good(f"wrote {output}/{{train,dev,test}}.spacy and {output}/report.json")
+
+
+if __name__ == "__main__":
+    app()
