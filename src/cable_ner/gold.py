@@ -1,0 +1,257 @@
+"""The gold evaluation layer: hand-corrected entities for a few shared cables, and scoring.
+
+The silver labels in the corpus are the old tagger's guesses; agreement with silver cannot tell a
+better model from one that copies the tagger's mistakes. `gold/gold.jsonl` holds standoff
+annotations, corrected by hand to the project's guidelines (`docs/gold-guidelines.md`), one line
+per cable:
+
+    {"reference_id": "10MUSCAT71", "text_sha256": "...", "body_start": 295,
+     "entities": [[start, end, "LOC"], ...],
+     "doubts": [{"start": .., "end": .., "note": ".."}], ...}
+
+with character offsets into the clean text that `markup.parse_markup` makes of the corpus file
+`<reference_id>.txt`. No cable text is stored: `load_gold` reads each cable from the corpus folder
+and refuses one whose clean text does not hash to `text_sha256`. Only the body (from `body_start`,
+the header parser's `header_end` when the gold was built) is annotated and scored.
+
+`score_against_gold` builds spaCy Docs (blank English tokenizer) from the clean text, puts the gold
+entities on the reference and the predicted entities on the predicted Doc (both restricted to the
+body) and scores the Examples with spaCy's own NER scorer (`spacy.scorer.get_ner_prf`, what the
+`ner` component reports), so the numbers are spaCy's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .markup import parse_markup
+
+Span = tuple[int, int, str]
+Predict = Callable[[str], Iterable[Sequence]]
+
+GOLD_LABELS = ("PER", "LOC", "ORG", "MISC")
+
+
+class GoldError(ValueError):
+    """The gold file is malformed or does not match the corpus it refers to."""
+
+
+@dataclass
+class GoldCable:
+    reference_id: str
+    path: Path
+    text: str
+    body_start: int
+    entities: list[Span]
+    silver: list[Span] = field(repr=False, default_factory=list)
+    doubts: list[dict] = field(repr=False, default_factory=list)
+    meta: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def silver_body(self) -> list[Span]:
+        return [e for e in self.silver if e[0] >= self.body_start]
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def default_gold_path() -> Path:
+    """`gold/gold.jsonl` of the source checkout (the gold layer is versioned with the code)."""
+    return Path(__file__).resolve().parents[2] / "gold" / "gold.jsonl"
+
+
+def read_gold_records(path: str | Path | None = None) -> list[dict]:
+    path = Path(path) if path is not None else default_gold_path()
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                for key in ("reference_id", "text_sha256", "body_start", "entities"):
+                    if key not in rec:
+                        raise KeyError(key)
+            except (json.JSONDecodeError, KeyError) as err:
+                raise GoldError(f"{path}, line {n}: not a gold record: {err!r}") from err
+            records.append(rec)
+    return records
+
+
+def gold_pins(path: str | Path | None = None) -> dict[str, str]:
+    """reference_id -> text_sha256 of the gold cables (the converter pins them to test)."""
+    return {rec["reference_id"]: rec["text_sha256"] for rec in read_gold_records(path)}
+
+
+def load_gold(path: str | Path | None, cables_dir: str | Path) -> list[GoldCable]:
+    """Read the gold standoff layer and attach it to the corpus cables it refers to.
+
+    Each `<reference_id>.txt` in `cables_dir` is parsed with `markup.parse_markup`; its clean text
+    must hash to the record's `text_sha256`, otherwise a GoldError names the id and the file.
+    """
+    cables_dir = Path(cables_dir)
+    out = []
+    for rec in read_gold_records(path):
+        rid = rec["reference_id"]
+        file = cables_dir / f"{rid}.txt"
+        if not file.is_file():
+            raise GoldError(f"gold cable {rid}: {file} not found")
+        parsed = parse_markup(file.read_text(encoding="utf-8"))
+        digest = text_sha256(parsed.text)
+        if digest != rec["text_sha256"]:
+            raise GoldError(
+                f"gold cable {rid}: the clean text of {file} has sha256 {digest}, the gold layer "
+                f"was made for {rec['text_sha256']}: the file or the markup parser changed, so "
+                "the gold offsets no longer apply"
+            )
+        text = parsed.text
+        body_start = int(rec["body_start"])
+        ents: list[Span] = []
+        for item in rec["entities"]:
+            start, end, label = int(item[0]), int(item[1]), str(item[2])
+            if not (body_start <= start < end <= len(text)) or label not in GOLD_LABELS:
+                raise GoldError(
+                    f"gold cable {rid}: bad entity {item!r} (body starts at {body_start})"
+                )
+            ents.append((start, end, label))
+        ents.sort()
+        meta = {k: v for k, v in rec.items() if k not in ("entities", "doubts")}
+        out.append(
+            GoldCable(
+                rid,
+                file,
+                text,
+                body_start,
+                ents,
+                list(parsed.entities),
+                list(rec.get("doubts", [])),
+                meta,
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------------- predictors
+
+
+def tagger_predict(gold_cables: Sequence[GoldCable]) -> Predict:
+    """The old tagger's labels as they stand in the corpus (looked up by the cable's clean text)."""
+    by_text = {c.text: list(c.silver) for c in gold_cables}
+    return lambda text: by_text[text]
+
+
+def filtered_tagger_predict(gold_cables: Sequence[GoldCable], filters=None) -> Predict | None:
+    """The tagger's labels after the project's documented silver filters, or None if there are none.
+
+    `filters` is a list of `cable_ner.filters.FilterRule` (default: the shipped rules).
+    """
+    try:
+        from . import filters as filters_mod
+    except ImportError:
+        return None
+    rules = filters_mod.load_filters() if filters is None else filters
+    by_text = {}
+    for c in gold_cables:
+        by_text[c.text] = [
+            (s, e, label)
+            for s, e, label in c.silver
+            if filters_mod.match_filter(rules, c.text[s:e], label) is None
+        ]
+    return lambda text: by_text[text]
+
+
+def pipeline_predict(nlp) -> Predict:
+    """A spaCy pipeline's entities as character offsets into the text it was given."""
+
+    def predict(text: str) -> list[Span]:
+        doc = nlp(text)
+        return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+
+    return predict
+
+
+# ------------------------------------------------------------------------------------- scoring
+
+_NLP = None
+
+
+def blank_nlp():
+    global _NLP
+    if _NLP is None:
+        import spacy
+
+        _NLP = spacy.blank("en")
+    return _NLP
+
+
+def _spans(doc, ents: Iterable[Sequence], body_start: int, strict: bool, rid: str):
+    from spacy.util import filter_spans
+
+    spans = []
+    for item in ents:
+        start, end, label = int(item[0]), int(item[1]), str(item[2])
+        if start < body_start:
+            continue
+        span = doc.char_span(
+            start, end, label=label, alignment_mode="strict" if strict else "expand"
+        )
+        if span is None:
+            if strict:
+                raise GoldError(
+                    f"gold cable {rid}: entity {(start, end, label)} "
+                    f"{doc.text[start:end]!r} is not on token boundaries"
+                )
+            continue
+        spans.append(span)
+    return filter_spans(spans)
+
+
+def gold_examples(gold_cables: Sequence[GoldCable], predict: Predict, nlp=None) -> list:
+    """spaCy Examples (predicted, reference) for the gold cables, entities only in the body."""
+    from spacy.training import Example
+
+    nlp = nlp or blank_nlp()
+    examples = []
+    for cable in gold_cables:
+        reference = nlp.make_doc(cable.text)
+        reference.ents = _spans(
+            reference, cable.entities, cable.body_start, True, cable.reference_id
+        )
+        predicted = nlp.make_doc(cable.text)
+        predicted.ents = _spans(
+            predicted, predict(cable.text), cable.body_start, False, cable.reference_id
+        )
+        examples.append(Example(predicted, reference))
+    return examples
+
+
+def score_examples(examples: Sequence) -> dict:
+    """spaCy's NER scores (ents_p/r/f, ents_per_type) plus gold and predicted counts per label."""
+    from spacy.scorer import get_ner_prf
+
+    scores = dict(get_ner_prf(examples))
+    n_gold: Counter = Counter()
+    n_pred: Counter = Counter()
+    for eg in examples:
+        n_gold.update(e.label_ for e in eg.reference.ents)
+        n_pred.update(e.label_ for e in eg.predicted.ents)
+    scores["n_gold"] = dict(sorted(n_gold.items()))
+    scores["n_pred"] = dict(sorted(n_pred.items()))
+    scores["n_docs"] = len(examples)
+    return scores
+
+
+def score_against_gold(gold_cables: Sequence[GoldCable], predict: Predict, nlp=None) -> dict:
+    """Score `predict(text) -> [(start, end, label), ...]` against the gold cables' bodies.
+
+    Returns spaCy's `get_ner_prf` dict: `ents_p`, `ents_r`, `ents_f` (micro, overall) and
+    `ents_per_type` ({label: {"p", "r", "f"}}), plus `n_gold`/`n_pred` per label and `n_docs`.
+    Entities starting before a cable's `body_start` are ignored on both sides.
+    """
+    return score_examples(gold_examples(gold_cables, predict, nlp))
