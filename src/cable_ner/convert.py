@@ -1,9 +1,9 @@
 """Tagged cables → spaCy DocBins: deterministic splits, header masking, filters, a full report.
 
 Work is done in chunks of files. A chunk is read, parsed and turned into Docs by one worker, which
-writes one DocBin shard per split (`corpus/train.spacy/00012.spacy`); the main process keeps only
-the report, so memory stays flat however large the corpus is, and the shard layout is the same whatever
-`n_process` is. spaCy's `Corpus` reads a folder of shards as one corpus.
+writes one DocBin shard per split (`corpus/train.spacy/00012.spacy`); the main process keeps
+only the report, so memory stays flat however large the corpus is, and the shard layout is the
+same whatever `n_process` is. spaCy's `Corpus` reads a folder of shards as one corpus.
 """
 
 from __future__ import annotations
@@ -152,12 +152,14 @@ def record_to_doc(
     tokenizer=None,
     entities: list[tuple[int, int, str]] | None = None,
     sentences: list[tuple[int, int]] | None = None,
+    mask_header: bool = True,
 ) -> tuple[Doc, DocStats]:
     """Build the reference Doc of a cable: tokens, sentence starts, entities (header tokens missing,
     filtered entities O) and the metadata in user_data["cable"].
 
     The tagged form is tokenized on its spaces (the tagger's tokens); other text needs `tokenizer`.
-    `entities`/`sentences` override the record's own (used by raw-text projection).
+    `entities`/`sentences` override the record's own (used by raw-text projection);
+    `mask_header=False` keeps the header's entities (to re-write a cable whole).
     """
     stats = DocStats()
     text = record.text
@@ -166,7 +168,7 @@ def record_to_doc(
         doc = Doc(vocab, words=words, spaces=spaces)
     else:
         doc = tokenizer(text)
-    header_end = record.header.header_end
+    header_end = record.header.header_end if mask_header else 0
     entities = record.entities if entities is None else entities
     spans = []
     for start, end, label in entities:
@@ -196,7 +198,8 @@ def record_to_doc(
             doc, sentences, in_ent, max_sentence_tokens
         )
         # one array write: setting token.is_sent_start one by one is quadratic in spaCy
-        doc.from_array([SENT_START], numpy.array([1 if x else -1 for x in starts], "int32").astype("uint64"))
+        values = numpy.array([1 if x else -1 for x in starts], dtype="int32").astype("uint64")
+        doc.from_array([SENT_START], values)
         stats.sentences = sum(starts)
     if record.paragraphs:
         paragraphs = []

@@ -178,9 +178,9 @@ def _error(source: str, offset: int, message: str) -> MarkupError:
 def write_tagged(doc, wrap: bool = True) -> str:
     """Write a spaCy Doc in the tagged format: one sentence a line, `[LABEL tokens  ]` entities.
 
-    Whitespace tokens are dropped (the format separates tokens by single spaces), so a token must
-    not contain whitespace itself. Sentences come from `doc.sents` when the Doc has them, else one
-    line holds the whole Doc.
+    Whitespace tokens are dropped (the format separates tokens by single spaces). The format has no
+    escapes: a token holding whitespace or markup (`<a`, `&amp;`, `[PER`) raises ValueError.
+    Sentences come from `doc.sents` when the Doc has them, else one line holds the whole Doc.
     """
     ent_start = {ent.start: ent.label_ for ent in doc.ents}
     ent_end = {ent.end - 1 for ent in doc.ents}
@@ -196,6 +196,7 @@ def write_tagged(doc, wrap: bool = True) -> str:
             words.append(f"[{ent_start[token.i]}")
             open_ent = True
         if not token.is_space:
+            _check_writable(token.text)
             words.append(token.text)
         if token.i in ent_end:
             words[-1] += ENTITY_CLOSE
@@ -204,3 +205,11 @@ def write_tagged(doc, wrap: bool = True) -> str:
         lines.append(" ".join(words) + " ")
     body = "\n".join(lines)
     return f"<code><pre>{body}</pre></code>" if wrap else body
+
+
+_OPENERS = frozenset(f"[{label}" for label in ENTITY_LABELS)
+
+
+def _check_writable(word: str) -> None:
+    if word in _OPENERS or has_markup(word) or any(c.isspace() for c in word):
+        raise ValueError(f"token {word!r} cannot be written in the tagged format")
