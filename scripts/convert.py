@@ -4,12 +4,16 @@ import json
 import sys
 from pathlib import Path
 
-import typer
-from tqdm import tqdm
-from wasabi import msg
+# thinc imports torch eagerly whenever it is installed (~180 MB in every process); converting needs
+# none of it, so this process and its workers keep it out.
+sys.modules.setdefault("torch", None)
 
-from cable_ner.convert import SPLITS, ConvertOptions, convert
-from cable_ner.reader import iter_sources
+import typer  # noqa: E402  (after the torch guard above)
+from tqdm import tqdm  # noqa: E402
+from wasabi import msg  # noqa: E402
+
+from cable_ner.convert import SPLITS, ConvertOptions, convert  # noqa: E402
+from cable_ner.reader import iter_sources  # noqa: E402
 
 app = typer.Typer(add_completion=False)
 

@@ -7,7 +7,14 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from cable_ner.convert import ConvertOptions, assign_split, convert, whitespace_words
+from cable_ner.convert import (
+    ConvertOptions,
+    assign_split,
+    convert,
+    record_to_doc,
+    whitespace_words,
+)
+from cable_ner.markup import parse_markup
 from cable_ner.reader import iter_sources
 
 OPENER = re.compile(r"\[(PER|LOC|ORG|MISC) ")
@@ -64,6 +71,9 @@ def test_entity_counts_equal_an_independent_bracket_count(sample_corpus, sample)
     removed.update(report["header_masked"])
     assert {k: brackets[k] - removed[k] for k in brackets} == report["entities"]
     assert report["filtered"]["portion-marking/ORG"] >= 2 and report["filtered"]["redaction/PER"]
+    # tokens are the tagger's: the clean text split on whitespace
+    words = sum(len(parse_markup(p.read_text(encoding="utf-8")).text.split()) for p in converted)
+    assert report["tokens"] == words
 
 
 def test_docs_carry_sentences_entities_metadata_and_a_masked_header(sample_corpus):
@@ -164,3 +174,24 @@ def test_shared_corpus_counts_equal_an_independent_bracket_count(tmp_path, share
     assert len(report["duplicates"]) == 1
     cov = report["header_coverage"]
     assert cov["classification"] >= 0.98 and cov["tags"] >= 0.98 and cov["subject"] >= 0.95
+
+
+@pytest.mark.corpus
+def test_rewriting_each_shared_cable_reproduces_its_entities(shared_data):
+    from cable_ner.filters import load_filters
+    from cable_ner.markup import parse_markup, write_tagged
+    from cable_ner.reader import CableRecord, read_cable
+
+    rewritten = 0
+    for source in iter_sources([shared_data / "cables" / "annotated"]):
+        record = read_cable(source, "tagged")
+        if not isinstance(record, CableRecord):
+            continue
+        doc, _ = record_to_doc(record, nlp.vocab, load_filters("none"), mask_header=False)
+        again = parse_markup(write_tagged(doc))
+        assert [(again.text[s:e], lab) for s, e, lab in again.entities] == [
+            (record.text[s:e], lab) for s, e, lab in record.entities
+        ], source.name
+        assert again.text.split() == record.text.split()
+        rewritten += 1
+    assert rewritten == 2737

@@ -17,11 +17,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 
 import numpy
 from spacy.attrs import IS_SPACE, SENT_START
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 
@@ -291,27 +293,43 @@ class _ChunkResult:
 _worker: dict = {}
 
 
-def _init_worker(options: ConvertOptions, out_dir: str) -> None:
-    import spacy
+@lru_cache(maxsize=1)
+def _english_rules() -> dict:
+    """spaCy's English tokenizer settings, compiled once per process."""
+    from spacy.lang.en import English
+    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
+    d = English.Defaults
+    return {
+        "rules": d.tokenizer_exceptions,
+        "prefix_search": compile_prefix_regex(d.prefixes).search,
+        "suffix_search": compile_suffix_regex(d.suffixes).search,
+        "infix_finditer": compile_infix_regex(d.infixes).finditer,
+        "token_match": d.token_match,
+        "url_match": d.url_match,
+    }
+
+
+def english_tokenizer(vocab: Vocab) -> Tokenizer:
+    """The tokenizer of `spacy.blank("en")`, without building a Language (which would load every
+    installed spaCy plugin, torch included, through their entry points)."""
+    return Tokenizer(vocab, **_english_rules())
+
+
+def _init_worker(options: ConvertOptions, out_dir: str) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    nlp = spacy.blank("en")
-    _worker.update(
-        vocab=nlp.vocab,
-        tokenizer=nlp.tokenizer if options.raw_dir else None,
-        rules=load_filters(options.filters),
-        options=options,
-        out_dir=Path(out_dir),
-    )
+    _worker.update(rules=load_filters(options.filters), options=options, out_dir=Path(out_dir))
 
 
 def _convert_chunk(args: tuple[int, list[Source]]) -> _ChunkResult:
     index, sources = args
     options: ConvertOptions = _worker["options"]
+    # A fresh vocab per chunk: the strings and lexemes of a whole corpus would otherwise pile up
+    # in each worker (DocBin stores the strings its docs need).
+    vocab = Vocab(lex_attr_getters={IS_SPACE: str.isspace})  # token.is_space is all we read
+    tokenizer = english_tokenizer(vocab) if options.raw_dir else None
     bins = {split: DocBin(store_user_data=True) for split in SPLITS}
-    rows = []
-    for source in sources:
-        rows.append(_convert_one(source, options, bins))
+    rows = [_convert_one(source, options, bins, vocab, tokenizer) for source in sources]
     shards = {}
     for split, docbin in bins.items():
         if len(docbin):
@@ -321,7 +339,9 @@ def _convert_chunk(args: tuple[int, list[Source]]) -> _ChunkResult:
     return _ChunkResult(index, rows, shards)
 
 
-def _convert_one(source: Source, options: ConvertOptions, bins: dict[str, DocBin]) -> dict:
+def _convert_one(
+    source: Source, options: ConvertOptions, bins: dict[str, DocBin], vocab: Vocab, tokenizer
+) -> dict:
     record = read_cable(source, form="tagged")
     if isinstance(record, Skipped):
         return {"skipped": record.to_dict()}
@@ -341,14 +361,12 @@ def _convert_one(source: Source, options: ConvertOptions, bins: dict[str, DocBin
                 return {"skipped": {**raw.to_dict(), "reason": f"raw twin: {raw.reason}"}}
             entities, sentences, lost = project_onto_raw(record, raw)
             doc, stats = record_to_doc(
-                raw, _worker["vocab"], _worker["rules"], options.max_sentence_tokens,
-                tokenizer=_worker["tokenizer"], entities=entities, sentences=sentences,
+                raw, vocab, _worker["rules"], options.max_sentence_tokens,
+                tokenizer=tokenizer, entities=entities, sentences=sentences,
             )  # fmt: skip
             stats.projected, stats.unprojected = len(entities), lost
         else:
-            doc, stats = record_to_doc(
-                record, _worker["vocab"], _worker["rules"], options.max_sentence_tokens
-            )
+            doc, stats = record_to_doc(record, vocab, _worker["rules"], options.max_sentence_tokens)
     except Exception as err:  # a bug must not lose the file silently: report it with the file
         return {"skipped": Skipped(source.name, f"conversion failed: {err!r}").to_dict()}
     bins[split].add(doc)
