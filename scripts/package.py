@@ -1,0 +1,77 @@
+"""Build two wheels into OUTPUT: our own package and the trained pipeline, which requires it.
+
+    python scripts/package.py training/trf/model-best packages --name cable_ner_trf --version 0.1.0
+
+1. `pip wheel --no-deps .` builds `cable_ner-<v>-py3-none-any.whl`: the reader, the `cable_metadata`
+   factory and the `cable_ner.cable_reader.v1` tokenizer, registered by entry points.
+2. `spacy package --build none` writes the pipeline package `en_<name>-<version>/`; its
+   requirements get `cable-ner>=<v>,<next minor>` (spaCy adds the packages the config references
+   too). No `--code` copy: the factories come from the installed `cable-ner`, and a second copy
+   would register them twice (E004).
+3. `pip wheel --no-deps` turns that folder into `en_<name>-<version>-py3-none-any.whl`, so neither
+   step needs the `build` package or the network (`--no-build-isolation` uses the installed
+   setuptools).
+
+Install both with `pip install OUTPUT/cable_ner-*.whl OUTPUT/en_<name>-*.whl`; then
+`spacy.load("en_<name>")` works in a fresh process.
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+ROOT = Path(__file__).resolve().parents[1]
+app = typer.Typer(add_completion=False)
+
+
+def run(*args: str) -> None:
+    msg.text(" ".join(args))
+    subprocess.run(args, check=True)
+
+
+def project_version() -> str:
+    from importlib.metadata import version
+
+    return version("cable-ner")
+
+
+@app.command()
+def main(
+    model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder"),
+    output: Path = typer.Argument(..., help="Folder for both wheels and the package source"),
+    name: str = typer.Option("cable_ner_trf", help="Pipeline package name (without en_)"),
+    version: str = typer.Option("0.1.0", help="Pipeline package version"),
+) -> None:
+    """Build the cable-ner wheel and the pipeline wheel that depends on it."""
+    from spacy.util import get_minor_version_range
+
+    output.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    wheel_args = ["--no-deps", "--no-build-isolation", "-q", "-w", str(output)]
+    run(py, "-m", "pip", "wheel", *wheel_args, str(ROOT))
+    ours = project_version()
+    meta = json.loads((model / "meta.json").read_text())
+    requirement = f"cable-ner{get_minor_version_range(ours)}"
+    meta["requirements"] = [
+        r for r in meta.get("requirements", []) if not r.startswith("cable-ner")
+    ] + [requirement]
+    with tempfile.TemporaryDirectory() as tmp:
+        meta_path = Path(tmp) / "meta.json"
+        meta_path.write_text(json.dumps(meta, indent=2))
+        run(
+            py, "-m", "spacy", "package", str(model), str(output), "--name", name,
+            "--version", version, "--meta-path", str(meta_path), "--build", "none", "--force",
+        )  # fmt: skip
+    package_dir = output / f"{meta['lang']}_{name}-{version}"
+    run(py, "-m", "pip", "wheel", *wheel_args, str(package_dir))
+    wheels = sorted(p.name for p in output.glob("*.whl"))
+    msg.good(f"Wheels in {output}: {', '.join(wheels)} (pipeline requires {requirement})")
+
+
+if __name__ == "__main__":
+    app()
