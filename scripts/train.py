@@ -15,7 +15,10 @@ The environment is set here, not in project.yml, because weasel runs commands wi
 - paths.log defaults to OUTPUT/log.jsonl, so each run keeps its own log.
 """
 
+import hashlib
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import typer
@@ -66,6 +69,52 @@ def main(
     import_code(code_path)
     msg.info(f"wandb mode: {mode} (runs under {output_path / 'wandb'})")
     train(config_path, output_path, use_gpu=use_gpu, overrides=overrides)
+    provenance = training_provenance(config_path, overrides)
+    for model in ("model-best", "model-last"):
+        meta_path = output_path / model / "meta.json"
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            meta["cable_ner"] = provenance
+            meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    commit, corpus = provenance["git_commit"], provenance["corpus_sha256"][:12]
+    msg.good(f"provenance in meta.json: commit {commit}, corpus sha256 {corpus}")
+
+
+def training_provenance(config_path: Path, overrides: dict) -> dict:
+    """What a trained pipeline was made from: the git commit, a hash of the corpus shards and the
+    converter's filters (from the corpus report next to the training data)."""
+    from spacy.util import load_config
+
+    config = load_config(config_path, overrides=overrides, interpolate=True)
+    digest = hashlib.sha256()
+    corpus_files = []
+    for key in ("train", "dev"):
+        path = Path(config["paths"][key])
+        files = sorted(path.rglob("*.spacy")) if path.is_dir() else [path]
+        for f in files:
+            digest.update(f.name.encode())
+            digest.update(f.read_bytes())
+        corpus_files.append(str(path))
+    report_path = Path(config["paths"]["train"]).parent / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                    capture_output=True, text=True).stdout.strip())  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = None, None
+    return {
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "config": str(config_path),
+        "corpus": corpus_files,
+        "corpus_sha256": digest.hexdigest(),
+        "filters": report.get("options", {}).get("filters"),
+        "filtered": report.get("filtered"),
+        "header_masked": report.get("header_masked"),
+    }
 
 
 if __name__ == "__main__":

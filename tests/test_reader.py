@@ -128,3 +128,13 @@ def test_fuzz_mutated_cables(sample, seed, n_mutations):
             text = text[:i] + text[i + rng.randint(1, 50):]
     for form in ("auto", "tagged", "raw", "page", "text"):
         _check(parse_cable(text, form=form))
+
+
+def test_oversize_file_is_a_reported_skip(tmp_path, sample, monkeypatch):
+    import cable_ner.reader as reader
+
+    path = tmp_path / "07MUSCAT412.txt"
+    path.write_bytes((sample / "tagged" / "07MUSCAT412.txt").read_bytes())
+    monkeypatch.setattr(reader, "MAX_BYTES", 1000)
+    result = read(path)
+    assert isinstance(result, Skipped) and result.reason == "file larger than 1,000 bytes"

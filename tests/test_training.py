@@ -119,6 +119,8 @@ def check_run(output: Path, components: list[str]) -> None:
     assert doc[0].is_sent_start
     assert all(ent.label_ in LABELS for ent in doc.ents)
     assert doc._.cable.classification is None and "paragraphs" in doc.spans
+    provenance = nlp.meta["cable_ner"]
+    assert len(provenance["corpus_sha256"]) == 64 and len(provenance["git_commit"] or "x" * 40) == 40
 
     records = [json.loads(line) for line in (output / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [0, 1, 2]
