@@ -1,3 +1,3 @@
-"""cable-ner: U.S. diplomatic cables to spaCy training data, a transformer NER pipeline, metadata."""
+"""cable-ner: U.S. diplomatic cables to spaCy training data, a NER pipeline and cable metadata."""
 
 __version__ = "0.1.0"

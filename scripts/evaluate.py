@@ -1,0 +1,151 @@
+"""Evaluate a pipeline on the test (and dev) cables and write the report.
+
+    python scripts/evaluate.py training/trf/model-best training/trf/eval --test corpus/test.spacy \
+        [--dev corpus/dev.spacy] [--reference-dir DIR] [--gold gold/gold.jsonl \
+        --gold-cables-dir ../shared/data/cables/annotated] [--log training/trf/log.jsonl] \
+        [--compare-dir training] [--n-bootstrap 1000] [--limit N]
+
+Writes OUTPUT_DIR/metrics.json, report.md, report.html (self-contained) and PNG plots
+(cable_ner.report) and prints a summary. Figures are spaCy's NER scorer's, per cable
+(cable_ner.scoring). `--reference-dir` scores against a folder in the tagged format instead of
+--test (a hand-corrected set, converted in memory). With the gold layer's cables found, the model
+and the old tagger's own labels are scored against it side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from tqdm import tqdm
+from wasabi import msg
+
+from cable_ner import report, scoring
+from cable_ner.gold import (
+    GoldError,
+    filtered_tagger_predict,
+    load_gold,
+    pipeline_predict,
+    score_against_gold,
+    tagger_predict,
+)
+
+app = typer.Typer(add_completion=False)
+
+
+def score_split(nlp, examples, n_bootstrap: int, desc: str) -> tuple[dict, list]:
+    with tqdm(total=len(examples), desc=desc, unit="doc", leave=False) as bar:
+        start = time.perf_counter()
+        scored = list(scoring.predict(nlp, examples, progress=bar.update))
+        wall = time.perf_counter() - start
+    result, _ = scoring.evaluate(scored, n_bootstrap=n_bootstrap)
+    result["wall_time_s"] = wall
+    result["words_per_second"] = result["n_tokens"] / wall if wall > 0 else None
+    return result, scored
+
+
+def score_gold(nlp, gold: Path, cables_dir: Path | None) -> dict:
+    if cables_dir is None:
+        return {"skipped": "no --gold-cables-dir given"}
+    try:
+        cables = load_gold(gold, cables_dir)
+    except (GoldError, OSError) as err:
+        return {"skipped": f"the gold cables are not in {cables_dir}: {err}"}
+    systems = {"model": score_against_gold(cables, pipeline_predict(nlp)),
+               "tagger": score_against_gold(cables, tagger_predict(cables))}  # fmt: skip
+    filtered = filtered_tagger_predict(cables)
+    if filtered is not None:
+        systems["tagger + filters"] = score_against_gold(cables, filtered)
+    n = sum(len(c.entities) for c in cables)
+    return {"gold": str(gold), "n_cables": len(cables), "n_entities": n, "systems": systems}
+
+
+@app.command()
+def main(
+    model: Path = typer.Argument(..., exists=True, help="The pipeline to evaluate"),
+    output_dir: Path = typer.Argument(..., help="Folder for metrics.json, report.md/.html, PNGs"),
+    test: Path | None = typer.Option(None, exists=True, help="Test DocBin(s) (.spacy or folder)"),
+    dev: Path | None = typer.Option(None, exists=True, help="Dev DocBin(s), scored as well"),
+    reference_dir: str = typer.Option(
+        "", help="Score against this tagged-format folder instead of --test ('' = use --test)"
+    ),
+    filters: str = typer.Option("none", help="Silver filters for --reference-dir (none|FILE)"),
+    gold: Path = typer.Option(Path("gold/gold.jsonl"), help="The gold standoff layer"),
+    gold_cables_dir: Path | None = typer.Option(None, help="The corpus the gold layer refers to"),
+    log: Path | None = typer.Option(None, help="The training log (ConsoleLogger log.jsonl)"),
+    compare_dir: Path | None = typer.Option(None, help="Put DIR/*/eval/metrics.json beside"),
+    name: str | None = typer.Option(None, help="Config name (default: from training/<name>/)"),
+    n_bootstrap: int = typer.Option(1000, help="Bootstrap resamples for the intervals"),
+    limit: int = typer.Option(0, help="Score only the first N cables of each split (0: all)"),
+) -> None:
+    """Score MODEL on the test (and dev) cables and write the report to OUTPUT_DIR."""
+    import spacy
+
+    import cable_ner.pipeline  # noqa: F401  (the cable reader and component)
+
+    if not reference_dir and test is None:
+        raise typer.BadParameter("give --test or --reference-dir")
+    if reference_dir and not Path(reference_dir).exists():
+        raise typer.BadParameter(f"--reference-dir {reference_dir} does not exist")
+    nlp = spacy.load(model)
+    splits, examples, notes = {}, {}, []
+    if reference_dir:  # replaces --test
+        refs, skipped = scoring.tagged_examples(nlp, [reference_dir], filters, limit)
+        if skipped:
+            why = "; ".join(f"{s['file']}: {s['reason']}" for s in skipped[:5])
+            notes.append(f"{len(skipped)} files of {reference_dir} not read: {why}")
+        sources = {"test": (reference_dir, refs)}
+    else:
+        sources = {"test": (test, scoring.reference_examples(nlp, test, limit))}
+    if dev is not None:
+        sources["dev"] = (dev, scoring.reference_examples(nlp, dev, limit))
+    for split, (path, refs) in sources.items():
+        splits[split], examples[split] = score_split(nlp, refs, n_bootstrap, split)
+        splits[split]["reference"] = str(path)
+    gold_result = score_gold(nlp, gold, gold_cables_dir)
+    if "skipped" in gold_result:
+        notes.append(f"Gold layer not scored: {gold_result['skipped']}")
+        msg.warn(notes[-1])
+    metrics = {
+        "model": str(model), "config": name or report.config_name({}, model),
+        "pipeline": nlp.pipe_names, "meta": {k: nlp.meta.get(k) for k in ("name", "version")},
+        "command": shlex.join(["python", *sys.argv]),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "splits": splits, "gold": gold_result, "notes": notes,
+    }  # fmt: skip
+    others = {}
+    if compare_dir is not None:
+        for file in sorted(compare_dir.glob("*/eval/metrics.json")):
+            if file.resolve() != (output_dir / "metrics.json").resolve():
+                other = json.loads(file.read_text(encoding="utf-8"))
+                others[report.config_name(other, file)] = other
+    written = report.write_report(metrics, output_dir, examples, log, others)
+    rows = [(split, s["n_docs"], s["n_gold"], *(f"{100 * (s[k] or 0):.1f}"
+             for k in ("ents_p", "ents_r", "ents_f")), scoring_ci(s))
+            for split, s in splits.items()]  # fmt: skip
+    for system, s in (gold_result.get("systems") or {}).items():
+        rows.append(
+            (
+                f"gold: {system}",
+                gold_result["n_cables"],
+                gold_result["n_entities"],
+                *(f"{100 * (s[k] or 0):.1f}" for k in ("ents_p", "ents_r", "ents_f")),
+                "",
+            )
+        )
+    msg.table(rows, header=("", "cables", "gold ents", "P", "R", "F", "F 95% CI"), divider=True)
+    msg.good(f"wrote {', '.join(sorted(written))} to {output_dir}")
+
+
+def scoring_ci(s: dict) -> str:
+    ci = (s.get("ci") or {}).get("ents_f")
+    return f"{100 * ci[0]:.1f}-{100 * ci[1]:.1f}" if ci else ""
+
+
+if __name__ == "__main__":
+    app()

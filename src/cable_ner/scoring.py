@@ -1,0 +1,558 @@
+"""Scoring a NER pipeline on cables: spaCy's figures, per cable, with CIs, errors and slices.
+
+Everything here is a pure function of spaCy `Example`s (predicted, reference):
+
+- `reference_examples` / `tagged_examples` / `predict` build them as `spacy evaluate` does:
+  reference Docs from DocBin shards (spaCy's `Corpus`) or from a folder in the tagged format
+  (`cable_ner.reader` + `convert.record_to_doc`), predicted Docs from
+  `nlp.make_doc(reference.text)` run through the pipeline (user_data exists on the reference only);
+- `score_cables` turns each Example into a `CableScore`: the gold and the *scored* predicted
+  entities as token spans of the reference, and true/false positives and false negatives per
+  label, counted exactly as `spacy.scorer.get_ner_prf` counts them (the `ner` and
+  `entity_ruler` scorers): a prediction is mapped onto the reference tokens through the
+  Example's alignment and **ignored** when any of those tokens has missing NER annotation. The
+  converter gives header tokens missing annotation, so entities in the header count on neither
+  side (as in `cable_ner.gold`, which drops entities starting before `body_start` on both sides);
+- `prf`, `bootstrap`, `taxonomy`, `confusions`, `slices`, `worst_cables` and `evaluate` sum
+  those counts. Summed over all cables they give the same P/R/F as spaCy's scorer
+  (`tests/test_scoring.py` checks it), so the report's figures are spaCy's.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy
+from spacy.scorer import PRFScore, get_ner_prf
+
+__all__ = [
+    "CATEGORIES",
+    "CableScore",
+    "Ent",
+    "bootstrap",
+    "cable_year",
+    "confusions",
+    "evaluate",
+    "is_upper_case",
+    "predict",
+    "prf",
+    "reference_examples",
+    "score_cables",
+    "slices",
+    "tagged_examples",
+    "taxonomy",
+    "worst_cables",
+]
+
+CATEGORIES = (
+    "correct", "wrong_label", "wrong_boundary", "wrong_label_boundary", "missed", "spurious",
+)  # fmt: skip
+NO_PARAGRAPH = "(no paragraph)"
+NO_PORTION = "(none)"
+UNKNOWN = "(unknown)"
+_YEAR = re.compile(r"^(\d\d)")
+
+
+# --------------------------------------------------------------------------- building Examples
+
+
+def reference_examples(nlp, path: str | Path, limit: int = 0) -> list:
+    """Examples from DocBin shards (a `.spacy` file or a folder of them), as `spacy evaluate`
+    reads them: spaCy's `Corpus`, predicted Doc = `nlp.make_doc(reference.text)`, not yet run."""
+    from spacy.training import Corpus
+
+    examples = []
+    for eg in Corpus(str(path))(nlp):
+        examples.append(eg)
+        if limit and len(examples) >= limit:
+            break
+    return examples
+
+
+def tagged_examples(nlp, inputs: Iterable[str | Path], filters: str | None = "none",
+                    limit: int = 0) -> tuple[list, list[dict]]:  # fmt: skip
+    """Examples from cables in the tagged format (files, folders, globs), converted in memory
+    exactly as `scripts/convert.py` converts them (header tokens missing). `filters` is a silver
+    filter file, None for the project's defaults or "none" (the default here: a hand-corrected
+    reference is the truth as it stands). Returns the Examples and the reader's skips."""
+    from spacy.training import Example
+
+    from .convert import record_to_doc
+    from .filters import load_filters
+    from .reader import Skipped, iter_sources, read_cable
+
+    rules = load_filters(filters)
+    examples, skipped = [], []
+    for source in iter_sources(inputs):
+        record = read_cable(source, form="tagged")
+        if isinstance(record, Skipped):
+            skipped.append(record.to_dict())
+            continue
+        reference, _ = record_to_doc(record, nlp.vocab, rules)
+        examples.append(Example(nlp.make_doc(reference.text), reference))
+        if limit and len(examples) >= limit:
+            break
+    return examples, skipped
+
+
+def predict(nlp, examples: Sequence, batch_size: int = 8, progress=None) -> Iterator:
+    """Run the pipeline's components over each Example's predicted Doc (as `nlp.evaluate` does)
+    and yield `Example(predicted, reference)` in order. `progress(n)` is called per Doc."""
+    from spacy.training import Example
+
+    docs = nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size)
+    for eg, doc in zip(examples, docs, strict=True):
+        if progress is not None:
+            progress(1)
+        yield Example(doc, eg.reference)
+
+
+# --------------------------------------------------------------------------- per cable
+
+
+@dataclass(frozen=True)
+class Ent:
+    """An entity as a token span [start, end) of the reference Doc, with where it lies."""
+
+    start: int
+    end: int
+    label: str
+    start_char: int
+    end_char: int
+    text: str
+    paragraph: int | None
+    portion: str | None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.label, self.start, self.end)
+
+    def overlaps(self, other: Ent) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass
+class CableScore:
+    """One cable: its gold and scored predicted entities, and spaCy's counts per label."""
+
+    index: int
+    reference_id: str | None
+    classification: str | None
+    post: str | None
+    year: str
+    upper_case: bool
+    n_tokens: int
+    gold: list[Ent]
+    pred: list[Ent]  # scored predictions (on annotated reference tokens), mapped to the reference
+    ignored: int  # predictions on tokens with missing annotation (the header): not scored
+    tp: Counter = field(default_factory=Counter)
+    fp: Counter = field(default_factory=Counter)
+    fn: Counter = field(default_factory=Counter)
+    labels: set[str] = field(default_factory=set)  # labels get_ner_prf creates an entry for
+    annotated: bool = True  # False: the reference has no NER annotation; spaCy skips the Doc
+
+    @property
+    def name(self) -> str:
+        return self.reference_id or f"doc {self.index}"
+
+    def prf(self) -> PRFScore:
+        score = PRFScore()
+        score.tp, score.fp, score.fn = (sum(c.values()) for c in (self.tp, self.fp, self.fn))
+        return score
+
+
+def cable_year(reference_id: str | None) -> str:
+    """The year of a cable from its reference id's two leading digits (`07MUSCAT412` → 2007).
+    Cables start in 1966: 66-99 are 19xx, 00-65 are 20xx."""
+    m = _YEAR.match(reference_id or "")
+    if not m:
+        return UNKNOWN
+    yy = int(m.group(1))
+    return str(1900 + yy if yy >= 66 else 2000 + yy)
+
+
+def is_upper_case(text: str, body_start: int = 0) -> bool:
+    """True for a cable written in capitals only: over 97% of the body's letters are upper case
+    (the rule `scripts/build_gold.py` used for the gold layer's `upper_case`)."""
+    letters = [c for c in text[body_start:] if c.isalpha()]
+    return sum(c.isupper() for c in letters) > 0.97 * max(len(letters), 1)
+
+
+def _paragraph_lookup(paragraphs: list[dict]):
+    starts = [p["start"] for p in paragraphs]
+
+    def find(start_char: int) -> tuple[int | None, str | None]:
+        from bisect import bisect_right
+
+        i = bisect_right(starts, start_char) - 1
+        if i >= 0 and start_char < paragraphs[i]["end"]:
+            return paragraphs[i]["number"], paragraphs[i].get("portion")
+        return None, None
+
+    return find
+
+
+def score_cables(examples: Iterable) -> list[CableScore]:
+    """Per-cable gold and scored entities and counts, as `spacy.scorer.get_ner_prf` counts them.
+
+    Metadata (classification, post, reference id, paragraphs) is read from the reference's
+    `user_data["cable"]` (the converter's; the predicted Doc has none under `Corpus`).
+    """
+    out = []
+    for index, eg in enumerate(examples):
+        y = eg.reference
+        data = y.user_data.get("cable") or {}
+        header = data.get("header") or {}
+        find = _paragraph_lookup(sorted(data.get("paragraphs") or [], key=lambda p: p["start"]))
+        rid = header.get("reference_id")
+
+        def ent(start: int, end: int, label: str, y=y, find=find) -> Ent:
+            span = y[start:end]
+            number, portion = find(span.start_char)
+            return Ent(start, end, label, span.start_char, span.end_char, span.text, number,
+                       portion)  # fmt: skip
+
+        score = CableScore(
+            index=index, reference_id=rid, classification=header.get("classification"),
+            post=header.get("post"), year=cable_year(rid),
+            upper_case=is_upper_case(y.text, header.get("header_end") or 0),
+            n_tokens=len(eg.predicted), gold=[], pred=[], ignored=0,
+            annotated=y.has_annotation("ENT_IOB"),
+        )  # fmt: skip
+        out.append(score)
+        if not score.annotated:  # get_ner_prf skips the Example
+            continue
+        golds = {(e.label_, e.start, e.end) for e in y.ents}
+        score.gold = [ent(e.start, e.end, e.label_) for e in y.ents]
+        align_x2y = eg.alignment.x2y
+        for pred_ent in eg.predicted.ents:
+            label = pred_ent.label_
+            score.labels.add(label)
+            indices = align_x2y[pred_ent.start : pred_ent.end]
+            if not len(indices):
+                score.ignored += 1
+                continue
+            start, end = int(indices[0]), int(indices[-1]) + 1
+            if not all(token.ent_iob != 0 for token in y[start:end]):
+                score.ignored += 1
+                continue
+            score.pred.append(ent(start, end, label))
+            key = (label, start, end)
+            if key in golds:
+                score.tp[label] += 1
+                golds.remove(key)
+            else:
+                score.fp[label] += 1
+        for label, _, _ in golds:
+            score.fn[label] += 1
+            score.labels.add(label)
+    return out
+
+
+# --------------------------------------------------------------------------- P/R/F
+
+
+def _scores(score: PRFScore) -> dict:
+    return {"p": score.precision, "r": score.recall, "f": score.fscore}
+
+
+def prf(cables: Sequence[CableScore]) -> dict:
+    """spaCy's NER scores summed over `cables`: the keys and values of `get_ner_prf`
+    (`ents_p`, `ents_r`, `ents_f`, `ents_per_type`), plus tp/fp/fn and gold/pred counts."""
+    per_type: dict[str, PRFScore] = defaultdict(PRFScore)
+    for c in cables:
+        for label in c.labels:
+            s = per_type[label]
+            s.tp += c.tp[label]
+            s.fp += c.fp[label]
+            s.fn += c.fn[label]
+    totals = PRFScore()
+    for s in per_type.values():
+        totals += s
+    labels = sorted(per_type)
+    out: dict[str, Any] = {
+        "ents_p": None, "ents_r": None, "ents_f": None, "ents_per_type": None,
+    }  # fmt: skip
+    if len(totals) > 0:
+        out.update(
+            ents_p=totals.precision, ents_r=totals.recall, ents_f=totals.fscore,
+            ents_per_type={k: _scores(per_type[k]) for k in labels},
+        )  # fmt: skip
+    out["counts"] = {
+        k: {"tp": per_type[k].tp, "fp": per_type[k].fp, "fn": per_type[k].fn} for k in labels
+    }
+    out["counts"]["ALL"] = {"tp": totals.tp, "fp": totals.fp, "fn": totals.fn}
+    out["n_docs"] = sum(c.annotated for c in cables)
+    out["n_gold"] = sum(len(c.gold) for c in cables)
+    out["n_pred"] = sum(len(c.pred) for c in cables)
+    out["n_ignored"] = sum(c.ignored for c in cables)
+    return out
+
+
+def _ratio(a, b):
+    # PRFScore's arithmetic, vectorised: x / (y + 1e-100)
+    return a / (b + 1e-100)
+
+
+def _prf_arrays(tp, fp, fn):
+    p = _ratio(tp, tp + fp)
+    r = _ratio(tp, tp + fn)
+    return p, r, _ratio(2 * p * r, p + r)
+
+
+def bootstrap(cables: Sequence[CableScore], n: int = 1000, seed: int = 0,
+              alpha: float = 0.05) -> dict:  # fmt: skip
+    """Percentile bootstrap confidence intervals for P/R/F, overall and per label, resampling
+    *cables* (entities within a cable are not independent). Deterministic for a given seed.
+
+    Returns {"n": n, "seed": seed, "level": 0.95, "ents_p": [lo, hi], "ents_r": ..., "ents_f":
+    ..., "per_type": {label: {"p": [lo, hi], "r": ..., "f": ...}}}; empty intervals (None) when
+    there is nothing to resample.
+    """
+    cables = [c for c in cables if c.annotated]
+    labels = sorted({lab for c in cables for lab in c.labels})
+    out: dict[str, Any] = {"n": n, "seed": seed, "level": 1 - alpha}
+    if not cables or not labels or n <= 0:
+        out.update(ents_p=None, ents_r=None, ents_f=None, per_type={})
+        return out
+    counts = numpy.array(
+        [[[c.tp[lab], c.fp[lab], c.fn[lab]] for lab in labels] for c in cables], dtype="float64"
+    )  # (cables, labels, 3)
+    rng = numpy.random.default_rng(seed)
+    k = len(cables)
+    weights = rng.multinomial(k, numpy.full(k, 1.0 / k), size=n).astype("float64")  # (n, cables)
+    sums = numpy.einsum("bc,clk->blk", weights, counts)  # (n, labels, 3)
+    q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
+
+    def interval(values) -> list[float]:
+        lo, hi = numpy.percentile(values, q)
+        return [float(lo), float(hi)]
+
+    total = sums.sum(axis=1)
+    p, r, f = _prf_arrays(total[:, 0], total[:, 1], total[:, 2])
+    out.update(ents_p=interval(p), ents_r=interval(r), ents_f=interval(f))
+    out["per_type"] = {}
+    for i, lab in enumerate(labels):
+        p, r, f = _prf_arrays(sums[:, i, 0], sums[:, i, 1], sums[:, i, 2])
+        out["per_type"][lab] = {"p": interval(p), "r": interval(r), "f": interval(f)}
+    return out
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def classify(cable: CableScore) -> list[dict]:
+    """The error taxonomy of one cable: one outcome per gold entity, one per spurious prediction.
+
+    Entities are token spans of the reference (predictions mapped through the alignment, the
+    ignored ones left out, as for P/R/F). Two entities *overlap* when they share a token. Each
+    gold entity takes the most favourable outcome any prediction gives it, in this order:
+
+    - correct: a prediction with the same start, end and label (a true positive);
+    - wrong_label: a prediction with the same start and end but another label;
+    - wrong_boundary: an overlapping prediction with the same label, other start or end;
+    - wrong_label_boundary: an overlapping prediction with another label and other boundaries
+      (the one sharing most tokens is reported);
+    - missed: no prediction overlaps it.
+
+    A prediction that overlaps no gold entity is *spurious*. Gold outcomes count under the gold
+    label, spurious ones under the predicted label. So per label, `correct` = spaCy's tp, the
+    gold outcomes sum to the gold count, and a prediction that overlaps a gold entity it does
+    not match is an error of that gold entity's, not a spurious one (a false positive for
+    spaCy's P all the same).
+    """
+    outcomes = []
+    for g in cable.gold:
+        over = [p for p in cable.pred if p.overlaps(g)]
+        same = [p for p in over if (p.start, p.end) == (g.start, g.end)]
+        if any(p.label == g.label for p in same):
+            kind, p = "correct", next(p for p in same if p.label == g.label)
+        elif same:
+            kind, p = "wrong_label", same[0]
+        elif any(p.label == g.label for p in over):
+            kind, p = "wrong_boundary", next(p for p in over if p.label == g.label)
+        elif over:
+            kind = "wrong_label_boundary"
+            p = max(over, key=lambda p: min(p.end, g.end) - max(p.start, g.start))
+        else:
+            kind, p = "missed", None
+        outcomes.append({"kind": kind, "label": g.label, "gold": g, "pred": p})
+    for p in cable.pred:
+        if not any(p.overlaps(g) for g in cable.gold):
+            outcomes.append({"kind": "spurious", "label": p.label, "gold": None, "pred": p})
+    return outcomes
+
+
+def taxonomy(cables: Sequence[CableScore]) -> dict[str, dict[str, int]]:
+    """Counts of `classify` outcomes per label ({label: {category: n}}), with an "ALL" row."""
+    table: dict[str, Counter] = defaultdict(Counter)
+    for c in cables:
+        for o in classify(c):
+            table[o["label"]][o["kind"]] += 1
+            table["ALL"][o["kind"]] += 1
+    return {
+        lab: {k: table[lab][k] for k in CATEGORIES}
+        for lab in [*sorted(k for k in table if k != "ALL"), "ALL"]
+    }
+
+
+def confusions(cables: Sequence[CableScore], top: int = 10, examples: int = 3) -> list[dict]:
+    """The most frequent label confusions (gold label → predicted label, from wrong_label and
+    wrong_label_boundary outcomes) with counts and the commonest gold texts. Missed entities are
+    `LABEL → O`, spurious ones `O → LABEL`."""
+    pairs: Counter = Counter()
+    texts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for c in cables:
+        for o in classify(c):
+            if o["kind"] in ("correct", "wrong_boundary"):
+                continue
+            gold = o["gold"].label if o["gold"] else "O"
+            pred = o["pred"].label if o["pred"] and o["kind"] != "missed" else "O"
+            pairs[gold, pred] += 1
+            texts[gold, pred][(o["gold"] or o["pred"]).text] += 1
+    return [
+        {"gold": g, "pred": p, "count": n,
+         "examples": [t for t, _ in texts[g, p].most_common(examples)]}
+        for (g, p), n in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    ]  # fmt: skip
+
+
+def error_samples(cables: Sequence[CableScore], n: int = 12, seed: int = 0) -> list[dict]:
+    """A seeded random sample of errors (every outcome but `correct`), JSON-ready, in cable
+    order: cable index and id, category, the gold and predicted entity (text, label, chars)."""
+    errors = [(c, o) for c in cables for o in classify(c) if o["kind"] != "correct"]
+    rng = random.Random(seed)
+    # stratified: the categories take turns, so rare kinds are shown next to the common ones
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for i, (_, o) in enumerate(errors):
+        by_kind[o["kind"]].append(i)
+    pools = [rng.sample(ids, len(ids)) for _, ids in sorted(by_kind.items())]
+    picked_ids: list[int] = []
+    while len(picked_ids) < min(n, len(errors)):
+        for pool in pools:
+            if pool and len(picked_ids) < n:
+                picked_ids.append(pool.pop())
+    picked = sorted(picked_ids)
+
+    def ent(e: Ent | None):
+        return None if e is None else {
+            "text": e.text, "label": e.label, "start_char": e.start_char, "end_char": e.end_char,
+            "paragraph": e.paragraph, "portion": e.portion,
+        }  # fmt: skip
+
+    out = []
+    for i in picked:
+        c, o = errors[i]
+        pred = None if o["kind"] == "missed" else o["pred"]
+        out.append({"cable": c.index, "reference_id": c.reference_id, "kind": o["kind"],
+                    "gold": ent(o["gold"]), "pred": ent(pred)})  # fmt: skip
+    return out
+
+
+# --------------------------------------------------------------------------- slices
+
+
+def _summary(tp: int, fp: int, fn: int) -> dict:
+    s = PRFScore(tp=tp, fp=fp, fn=fn)
+    return {"p": s.precision, "r": s.recall, "f": s.fscore, "tp": tp, "fp": fp, "fn": fn,
+            "n_gold": tp + fn, "n_pred": tp + fp}  # fmt: skip
+
+
+def _cable_slice(cables: Sequence[CableScore], key) -> dict[str, dict]:
+    groups: dict[str, list[CableScore]] = defaultdict(list)
+    for c in cables:
+        if c.annotated:
+            groups[key(c)].append(c)
+    out = {}
+    for value, group in groups.items():
+        s = _summary(*(sum(sum(getattr(c, k).values()) for c in group) for k in ("tp", "fp", "fn")))
+        s["n_cables"] = len(group)
+        out[value] = s
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["n_gold"], kv[0])))
+
+
+def _portion_slice(cables: Sequence[CableScore]) -> dict[str, dict]:
+    """Per portion marking of the paragraph an entity lies in: true positives and misses by the
+    gold entity's paragraph, false positives by the predicted entity's."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+
+    def portion(e: Ent) -> str:
+        if e.paragraph is None:
+            return NO_PARAGRAPH
+        return e.portion or NO_PORTION
+
+    for c in cables:
+        golds = {g.key: g for g in c.gold}
+        for p in c.pred:
+            if p.key in golds:
+                counts[portion(golds.pop(p.key))]["tp"] += 1
+            else:
+                counts[portion(p)]["fp"] += 1
+        for g in golds.values():
+            counts[portion(g)]["fn"] += 1
+    out = {k: _summary(v["tp"], v["fp"], v["fn"]) for k, v in counts.items()}
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["n_gold"], kv[0])))
+
+
+def slices(cables: Sequence[CableScore]) -> dict[str, dict[str, dict]]:
+    """P/R/F (and counts) per classification, post, year, portion marking and case.
+
+    Classification, post and year are the cable's (the converter's header fields; the year from
+    the reference id), case is upper-case-only vs mixed (`is_upper_case`), portion is the
+    marking of the paragraph each entity lies in. Values are sorted by gold count (years by
+    year)."""
+    return {
+        "classification": _cable_slice(cables, lambda c: c.classification or UNKNOWN),
+        "post": _cable_slice(cables, lambda c: c.post or UNKNOWN),
+        "year": dict(sorted(_cable_slice(cables, lambda c: c.year).items())),
+        "portion": _portion_slice(cables),
+        "case": _cable_slice(cables, lambda c: "upper case only" if c.upper_case else "mixed case"),
+    }
+
+
+def worst_cables(cables: Sequence[CableScore], n: int = 10, min_gold: int = 5) -> list[dict]:
+    """The `n` cables with the lowest F among those with at least `min_gold` gold entities."""
+    rows = []
+    for c in cables:
+        if not c.annotated or len(c.gold) < min_gold:
+            continue
+        s = c.prf()
+        rows.append({
+            "cable": c.index, "reference_id": c.reference_id, "classification": c.classification,
+            "post": c.post, "year": c.year, "upper_case": c.upper_case, "n_gold": len(c.gold),
+            "n_pred": len(c.pred), "p": s.precision, "r": s.recall, "f": s.fscore,
+        })  # fmt: skip
+    rows.sort(key=lambda r: (r["f"], -r["n_gold"], r["reference_id"] or ""))
+    return rows[:n]
+
+
+# --------------------------------------------------------------------------- all of it
+
+
+def evaluate(examples: Sequence, n_bootstrap: int = 1000, seed: int = 0, min_gold: int = 5,
+             n_worst: int = 10, n_samples: int = 12) -> tuple[dict, list[CableScore]]:  # fmt: skip
+    """Every figure of the report for scored Examples (JSON-ready), and the per-cable scores.
+
+    Checks its P/R/F against spaCy's `get_ner_prf` on the same Examples and raises if they differ.
+    """
+    cables = score_cables(examples)
+    result = prf(cables)
+    spacy_scores = get_ner_prf(examples)
+    for key in ("ents_p", "ents_r", "ents_f", "ents_per_type"):
+        if result[key] != spacy_scores[key]:
+            raise AssertionError(f"{key}: {result[key]!r} != spaCy's {spacy_scores[key]!r}")
+    result["ci"] = bootstrap(cables, n_bootstrap, seed)
+    result["taxonomy"] = taxonomy(cables)
+    result["confusions"] = confusions(cables)
+    result["slices"] = slices(cables)
+    result["worst_cables"] = worst_cables(cables, n_worst, min_gold)
+    result["worst_cables_min_gold"] = min_gold
+    result["error_samples"] = error_samples(cables, n_samples, seed)
+    result["n_tokens"] = sum(c.n_tokens for c in cables)
+    return result, cables
