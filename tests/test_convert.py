@@ -28,6 +28,17 @@ def load(folder):
     return docs
 
 
+def expected_entities(files, report) -> dict:
+    """An independent count: the brackets in the files, minus what the report says it removed."""
+    brackets = Counter()
+    for path in files:
+        brackets.update(OPENER.findall(path.read_text(encoding="utf-8")))
+    removed = Counter(report["header_masked"])
+    for key, n in report["filtered"].items():
+        removed[key.split("/")[1]] += n
+    return {label: brackets[label] - removed[label] for label in brackets}
+
+
 def test_whitespace_words():
     assert whitespace_words("a b. \nc  d") == (["a", "b.", "\n", "c", " ", "d"],
                                                 [True, True, False, True, False, False])
@@ -61,15 +72,8 @@ def test_every_file_is_accounted_for(sample_corpus, sample):
 
 def test_entity_counts_equal_an_independent_bracket_count(sample_corpus, sample):
     _, report = sample_corpus
-    brackets = Counter()
     converted = [*(sample / "tagged").glob("*.txt"), sample / "bad" / "bad_unknown_label.txt"]
-    for path in converted:
-        brackets.update(OPENER.findall(path.read_text(encoding="utf-8")))
-    removed = Counter()
-    for key, n in report["filtered"].items():
-        removed[key.split("/")[1]] += n
-    removed.update(report["header_masked"])
-    assert {k: brackets[k] - removed[k] for k in brackets} == report["entities"]
+    assert expected_entities(converted, report) == report["entities"]
     assert report["filtered"]["portion-marking/ORG"] >= 2 and report["filtered"]["redaction/PER"]
     # tokens are the tagger's: the clean text split on whitespace
     words = sum(len(parse_markup(p.read_text(encoding="utf-8")).text.split()) for p in converted)
@@ -160,15 +164,9 @@ def test_bad_filter_file_is_a_clear_error(tmp_path, sample):
 def test_shared_corpus_counts_equal_an_independent_bracket_count(tmp_path, shared_data):
     report = convert([shared_data / "cables" / "annotated"], tmp_path, n_process=2)
     skipped = {row["file"] for row in report["skipped_files"]}
-    brackets = Counter()
-    for path in (shared_data / "cables" / "annotated").glob("*.txt"):
-        if str(path) not in skipped:
-            brackets.update(OPENER.findall(path.read_text(encoding="utf-8")))
-    removed = Counter()
-    for key, n in report["filtered"].items():
-        removed[key.split("/")[1]] += n
-    removed.update(report["header_masked"])
-    assert {k: brackets[k] - removed[k] for k in brackets} == report["entities"]
+    files = (shared_data / "cables" / "annotated").glob("*.txt")
+    converted = [path for path in files if str(path) not in skipped]
+    assert expected_entities(converted, report) == report["entities"]
     assert report["converted"] == 2737 and report["skipped_by_reason"] == {
         "scraper stub (no cable text)": 161, "markup error": 1}
     assert len(report["duplicates"]) == 1

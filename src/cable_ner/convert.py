@@ -79,26 +79,18 @@ def whitespace_words(text: str) -> tuple[list[str], list[bool]]:
     words: list[str] = []
     spaces: list[bool] = []
     pos = 0
-    for m in re.finditer(r"\S+", text):
+    for m in re.finditer(r"\S+|\Z", text):  # the empty match at the end flushes the tail
         gap = text[pos : m.start()]
-        if gap:
-            if words and gap[0] == " ":
-                spaces[-1] = True
-                gap = gap[1:]
-            if gap:
-                words.append(gap)
-                spaces.append(False)
-        words.append(m.group())
-        spaces.append(False)
-        pos = m.end()
-    tail = text[pos:]
-    if tail:
-        if words and tail[0] == " ":
+        if words and gap.startswith(" "):
             spaces[-1] = True
-            tail = tail[1:]
-        if tail:
-            words.append(tail)
+            gap = gap[1:]
+        if gap:
+            words.append(gap)
             spaces.append(False)
+        if m.group():
+            words.append(m.group())
+            spaces.append(False)
+        pos = m.end()
     return words, spaces
 
 
