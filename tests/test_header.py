@@ -417,3 +417,21 @@ def test_corpus_tagged_and_raw_agree(data_dir):
         same += (a.classification, a.tags, a.post, a.serial, a.reasons) == (
             b.classification, b.tags, b.post, b.serial, b.reasons)
     assert total and same / total >= 0.97
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("C O N F I D E N T I A L MUSCAT 000071 SIPDIS", True),
+        ("UNCLAS MINSK 000851", True),
+        ("Thursday , 07 March 2002 , 10:13 C O N F I D E N T I A L SECTION 01 OF 02", True),
+        ("SECRET NOFORN SECTION 01 OF 03 STATE 000123", True),
+        ("Secret talks continue in Muscat.", False),
+        ("SUBJECT: THE BANKING SECTOR TAGS: ECON , EFIN", False),
+        ("The UNCLAS cable was sent on Monday.", False),
+    ],
+)
+def test_starts_like_a_cable(text, expected):
+    from cable_ner.header import starts_like_a_cable
+
+    assert starts_like_a_cable(text) is expected

@@ -179,6 +179,13 @@ def test_plain_text_without_header(nlp):
     assert not any(t.ent_iob_ == "B" and not t.ent_type_ for t in doc)  # nothing blocked
 
 
+def test_a_body_sentence_with_header_words_is_not_a_header(nlp):
+    # training's make_doc sees single sentences of long cables: only a cable's opening is a header
+    doc = nlp("SUBJECT: THE BANKING SECTOR , TAGS: ECON , REF: MINSK 0638 , met Harthy in Sohar .")
+    assert doc._.cable.subject is None and doc._.cable.header_end == 0
+    assert not any(t.ent_iob_ == "B" and not t.ent_type_ for t in doc)  # nothing blocked
+
+
 def test_plain_text_with_character_references_passes_unchanged(nlp):
     text = "AT&amp;T and <b>Harthy</b> met in Sohar."  # no cable markup: taken literally
     doc = nlp(text)

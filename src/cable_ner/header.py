@@ -153,6 +153,21 @@ _MASK_RE = re.compile(
     re.M,
 )
 
+# what may stand before a cable's banner: nothing, or a date line / "Cable dated:" stamp
+_CABLE_START_RE = re.compile(
+    r"\s{0,5}(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\s?,\s?\d{1,2}\s\w{3,9}\s\d{4}\s?,"
+    r"\s?\d{1,2}:\d{2}\s{0,5}|Cable dated:\s?\S{10,25}\s{0,5})?"
+)
+
+
+def starts_like_a_cable(text: str) -> bool:
+    """Whether `text` opens with an upper-case classification banner, as every cable does (after
+    an optional date line). Lets plain text that merely mentions SUBJECT or Secret go unparsed."""
+    start = _CABLE_START_RE.match(text)
+    m = _BANNER_RE.match(text, start.end() if start else 0)
+    return m is not None and m.group().isupper()
+
+
 # field labels
 _LABEL_RE = re.compile(
     # the leading boundary + first-letter lookahead lets the engine skip most positions fast

@@ -17,9 +17,10 @@ What the reader does with each input (the `form` setting; "auto" detects it):
 - A text with no cable markup (no `<pre>`, no `[LABEL ` brackets, not a WikiLeaks page) is
   tokenized *unchanged*, character references and all: training builds predicted docs with
   `nlp.make_doc(reference.text)` on converted, already-clean text, which must not be altered.
-  Its header is still parsed; header fields count only if the text has a real cable header (at
-  least one of TAGS, SUBJECT, E.O./DECL, CLASSIFIED BY, a post and serial): otherwise (plain prose)
-  all fields are empty and nothing is blocked.
+  Its header is parsed only if it opens with an upper-case classification banner, as a cable
+  does, and counts only if it has a real cable header field (TAGS, SUBJECT, E.O./DECL,
+  CLASSIFIED BY, a post and serial): otherwise (plain prose, a body sentence) all fields are empty
+  and nothing is blocked.
 - Tagged, raw and page inputs are stripped of markup; the Doc's text is the clean text and
   `Span._.source_span` maps back to character offsets in the string that was passed in.
 - An input the reader rejects (a scraper stub, a page without a body, unbalanced entity
@@ -56,7 +57,7 @@ from spacy.util import ensure_path, registry
 from spacy.vocab import Vocab
 
 from .convert import cable_user_data
-from .header import CableHeader, Paragraph, find_paragraphs, parse_header
+from .header import CableHeader, Paragraph, find_paragraphs, parse_header, starts_like_a_cable
 from .markup import Markup
 from .reader import (
     FORMS,
@@ -211,7 +212,9 @@ def read_text(
 def _plain_record(text: str, name: str = "<text>", header: bool = True) -> CableRecord:
     """Text taken as it is (identity offsets); its header counts only if it looks like one."""
     identity = Markup(text, [], [(0, len(text), 0, len(text))])
-    parsed = parse_header(text) if header else None
+    # Only text that opens like a cable is searched for a header: training's make_doc runs here
+    # on every converted doc and sentence, and a body sentence starting "SUBJECT:" is no header.
+    parsed = parse_header(text) if header and starts_like_a_cable(text) else None
     if parsed is None or not any(getattr(parsed, f) for f in _STRUCTURAL_FIELDS):
         return CableRecord(name, "text", identity, _EMPTY_HEADER, [], None)
     return CableRecord(name, "text", identity, parsed, find_paragraphs(text), None)
