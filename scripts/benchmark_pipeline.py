@@ -1,0 +1,196 @@
+"""Pipeline and annotate-job speed and memory; prints a table and writes JSON.
+
+    python scripts/benchmark_pipeline.py --trf training/trf/model-best \
+        --cnn training/cnn/model-best \
+        [--raw ../shared/data/cables/raw] [--pages ../shared/data/pages] [--limit 40] \
+        [--output metrics/benchmark_pipeline.json]
+
+1. overhead: the transformer pipeline's words/s against the bare HF forward pass of the same model
+   over the same text, with the same strided windows (the pipeline's span getter) and the same
+   batches (nlp.batch_size docs, split by spacy-transformers' `batch_by_length` and
+   `max_batch_items`), wordpiece tokenization included. Overhead = 1 - pipeline/bare words/s.
+2. models: CNN and transformer pipelines, n_process 1 and 2: words/s and peak RSS.
+3. annotate: the annotate job (JSONL) over the raw cables and pages: cables/s and peak RSS.
+Every measurement runs in a fresh child process; peak RSS is of the child and its workers
+(sampled every 0.1 s). Words are non-space tokens of the cable reader.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+app = typer.Typer(add_completion=False)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _texts(folder: str, limit: int) -> list[tuple[str, str]]:
+    from cable_ner.reader import decode, iter_sources
+
+    out = []
+    for source in iter_sources([folder]):
+        text = decode(source.name, source.read_bytes())
+        if isinstance(text, str):
+            out.append((source.name, text))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _words(nlp, texts) -> int:
+    return sum(sum(1 for t in nlp.make_doc(x) if not t.is_space) for x in texts)
+
+
+def child_overhead(model: str, raw: str, limit: int, repeats: int) -> dict:
+    import torch
+    from spacy.util import minibatch
+    from spacy_transformers.layers.transformer_model import huggingface_tokenize
+    from spacy_transformers.util import batch_by_length
+
+    from cable_ner.annotate import load_pipeline
+
+    texts = [t for _, t in _texts(raw, limit)]
+    nlp = load_pipeline(model)
+    trf = nlp.get_pipe("transformer")
+    get_spans = trf.model.attrs["get_spans"]
+    hf = trf.model.layers[0].shims[0]._hfmodel
+    words = _words(nlp, texts)
+    docs = [nlp.make_doc(x) for x in texts]
+
+    def bare() -> float:
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for outer in minibatch(docs, nlp.batch_size):
+                for idx in batch_by_length(outer, trf.cfg["max_batch_items"]):
+                    spans = [s for doc_spans in get_spans([outer[i] for i in idx])
+                             for s in doc_spans]  # fmt: skip
+                    enc = huggingface_tokenize(hf.tokenizer, [s.text for s in spans])
+                    hf.transformer(
+                        input_ids=torch.from_numpy(enc["input_ids"]),
+                        attention_mask=torch.from_numpy(enc["attention_mask"]),
+                    )
+        return time.perf_counter() - t0
+
+    def pipeline() -> float:
+        t0 = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=nlp.batch_size):
+            pass
+        return time.perf_counter() - t0
+
+    bare(), pipeline()  # warm-up
+    t_bare = min(bare() for _ in range(repeats))
+    t_pipe = min(pipeline() for _ in range(repeats))
+    return {
+        "words": words, "torch_threads": torch.get_num_threads(),
+        "bare_words_per_s": words / t_bare, "pipeline_words_per_s": words / t_pipe,
+        "overhead": 1 - t_bare / t_pipe,
+    }  # fmt: skip
+
+
+def child_model(model: str, raw: str, limit: int, n_process: int, batch_size: int) -> dict:
+    from cable_ner.annotate import load_pipeline
+
+    texts = [t for _, t in _texts(raw, limit)]
+    nlp = load_pipeline(model)
+    words = _words(nlp, texts)
+    items = ((t, {"source": str(i)}) for i, t in enumerate(texts))
+    from cable_ner.annotate import annotate_docs
+
+    t0 = time.perf_counter()
+    n = sum(1 for _, doc, _ in annotate_docs(nlp, items, n_process, batch_size) if doc is not None)
+    seconds = time.perf_counter() - t0
+    return {"docs": n, "words": words, "seconds": seconds, "words_per_s": words / seconds}
+
+
+def child_annotate(model: str, files: list[str], n_process: int, batch_size: int) -> dict:
+    from cable_ner.annotate import annotate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return annotate(model, files, Path(tmp) / "out.jsonl", n_process=n_process,
+                        batch_size=batch_size, resume=False)  # fmt: skip
+
+
+def run_child(kind: str, **kwargs) -> dict:
+    """Run one measurement in a fresh process; add its tree's peak RSS (MiB)."""
+    import psutil
+
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", json.dumps({"kind": kind, **kwargs})],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    parent, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    out = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} failed ({proc.returncode}): {out[-2000:]}")
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_mib": peak / 2**20}
+
+
+@app.command()
+def main(
+    trf: str = typer.Option(..., help="Transformer pipeline (model-best folder)"),
+    cnn: str = typer.Option(None, help="CNN pipeline to compare with"),
+    raw: Path = typer.Option(Path("../shared/data/cables/raw"), help="Raw cables"),
+    pages: Path = typer.Option(Path("../shared/data/pages"), help="WikiLeaks pages"),
+    limit: int = typer.Option(40, help="Cables per measurement (each of raw and pages)"),
+    batch_size: int = typer.Option(16, help="Docs per nlp.pipe batch (sections 2 and 3)"),
+    repeats: int = typer.Option(2, help="Timed repeats in section 1 (best kept)"),
+    sections: str = typer.Option("overhead,models,annotate", help="Which to run"),
+    output: Path = typer.Option(Path("metrics/benchmark_pipeline.json"), help="JSON output"),
+) -> None:
+    files = [n for n, _ in _texts(str(raw), limit) + _texts(str(pages), limit)]
+    results: dict = {"cpus": os.cpu_count(), "limit": limit, "batch_size": batch_size}
+    msg.info(f"{limit} raw cables per pipeline run; annotate job over {len(files)} files")
+    if "overhead" in sections:
+        o = results["overhead"] = run_child(
+            "overhead", model=trf, raw=str(raw), limit=limit, repeats=repeats
+        )
+        msg.table([("bare HF forward", f"{o['bare_words_per_s']:.0f}"),
+                   ("spaCy pipeline", f"{o['pipeline_words_per_s']:.0f}"),
+                   ("overhead", f"{o['overhead']:.1%}")],
+                  header=("1. transformer", "words/s"), divider=True)  # fmt: skip
+    rows = []
+    for name, model in (("cnn", cnn), ("trf", trf)) if "models" in sections else ():
+        for n in (1, 2) if model else ():
+            r = run_child(
+                "model", model=model, raw=str(raw), limit=limit, n_process=n, batch_size=batch_size
+            )
+            results[f"model_{name}_n{n}"] = r
+            rows.append((name, n, f"{r['words_per_s']:.0f}", f"{r['peak_rss_mib']:.0f}"))
+    if rows:
+        msg.table(rows, header=("2. pipeline", "n_process", "words/s", "peak RSS MiB"))
+    rows = []
+    for n in (1, 2) if "annotate" in sections else ():
+        r = run_child("annotate", model=trf, files=files, n_process=n, batch_size=batch_size)
+        results[f"annotate_trf_n{n}"] = r
+        rows.append(("trf", n, r["annotated"], r["failed"], f"{r['cables_per_s']:.2f}",
+                     f"{r['peak_rss_mib']:.0f}"))  # fmt: skip
+    if rows:
+        msg.table(rows, header=("3. annotate", "n_process", "cables", "failed", "cables/s",
+                                "peak RSS MiB"))  # fmt: skip
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    msg.good(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        args = json.loads(sys.argv[2])
+        kind = args.pop("kind")
+        fn = {"overhead": child_overhead, "model": child_model, "annotate": child_annotate}[kind]
+        print(json.dumps(fn(**args)))
+    else:
+        app()
