@@ -45,7 +45,7 @@ def main(
     split: str = typer.Option("0.8,0.1,0.1", help="train,dev,test fractions"),
     pin_test: Path = typer.Option(None, help="Gold .jsonl or id list: cables forced into test"),
     filters: str = typer.Option(None, help="Silver filter rules (JSON); 'none' to keep all"),
-    raw_dir: Path = typer.Option(None, help="Project the entities onto these raw twins' text"),
+    raw_dir: str = typer.Option("", help="Project the entities onto these raw twins' text"),
     max_sentence_tokens: int = typer.Option(128, help="Split longer sentences (tokens)"),
     n_process: int = typer.Option(1, "--n-process", "-n", help="Worker processes"),
     chunk_size: int = typer.Option(64, help="Files per worker task and per shard"),
@@ -56,7 +56,8 @@ def main(
         fractions = ()
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
         msg.fail(f"--split must be three fractions summing to 1, got {split!r}", exits=1)
-    for path in (pin_test, raw_dir):
+    raw = Path(raw_dir) if raw_dir else None  # "" (the project var's default) means no projection
+    for path in (pin_test, raw):
         if path is not None and not path.exists():
             msg.fail(f"not found: {path}", exits=1)
     try:
@@ -68,7 +69,7 @@ def main(
         pins=read_pins(pin_test) if pin_test else frozenset(),
         filters=filters,
         max_sentence_tokens=max_sentence_tokens,
-        raw_dir=str(raw_dir) if raw_dir else None,
+        raw_dir=str(raw) if raw else None,
         chunk_size=chunk_size,
     )
     with tqdm(total=total, unit="cable", desc="convert", file=sys.stderr) as bar:
