@@ -55,7 +55,7 @@ from spacy.tokens import Doc, DocBin
 
 from .markup import write_tagged
 from .pipeline import CableReader
-from .reader import Skipped, Source, decode, iter_sources
+from .reader import Skipped, Source, decode, file_stem, iter_sources
 
 FORMATS = ("jsonl", "tagged", "docbin")
 JSONL_NAME = "annotations.jsonl"
@@ -281,12 +281,6 @@ def inside(folder: Path, name: str) -> Path:
     return path
 
 
-def _stem(source: str) -> str:
-    name = Path(source).name
-    name = name[:-3] if name.endswith(".gz") else name
-    return name.rsplit(".", 1)[0] if "." in name else name
-
-
 # --------------------------------------------------------------------------- writers
 
 
@@ -347,7 +341,7 @@ class Writer:
             self._out.write(payload + "\n")  # type: ignore[operator]
             self._out.flush()
         elif self.fmt == "tagged":
-            name = self._unique(safe_name(ref or _stem(source)) + ".txt")
+            name = self._unique(safe_name(ref or file_stem(source)) + ".txt")
             path = inside(self.folder, name)
             tmp = path.with_name(path.name + ".part")
             tmp.write_text(payload, encoding="utf-8")  # type: ignore[arg-type]

@@ -66,6 +66,7 @@ from .reader import (
     CableRecord,
     Skipped,
     detect_form,
+    file_stem,
     parse_cable,
 )
 
@@ -451,9 +452,7 @@ class CableMetadata:
 
 def _name_from_context(data: dict, source: str) -> None:
     data["source"] = source
-    stem = Path(source).name
-    stem = stem[:-3] if stem.endswith(".gz") else stem
-    stem = stem.rsplit(".", 1)[0]
+    stem = file_stem(source)
     header = data.setdefault("header", {})
     if not header.get("reference_id") and REFERENCE_ID.match(stem):
         header["reference_id"] = stem

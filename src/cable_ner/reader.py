@@ -43,10 +43,7 @@ class Source:
 
     @property
     def stem(self) -> str:
-        name = self.path.name
-        if name.endswith(".gz"):
-            name = name[:-3]
-        return name.rsplit(".", 1)[0] if "." in name else name
+        return file_stem(self.path.name)
 
 
 @dataclass
@@ -90,6 +87,13 @@ class Skipped:
 
     def to_dict(self) -> dict:
         return {"file": self.name, "reason": self.reason, "line": self.line}
+
+
+def file_stem(name: str | Path) -> str:
+    """A file name without folder, `.gz` and extension: `x/10MUSCAT71.txt.gz` → `10MUSCAT71`."""
+    name = Path(name).name
+    name = name.removesuffix(".gz")
+    return name.rsplit(".", 1)[0] if "." in name else name
 
 
 def text_hash(text: str) -> str:
