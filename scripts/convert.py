@@ -1,6 +1,5 @@
 """Convert tagged cables into spaCy DocBin train/dev/test shards and a report."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,29 +12,22 @@ from tqdm import tqdm  # noqa: E402
 from wasabi import msg  # noqa: E402
 
 from cable_ner.convert import SPLITS, ConvertOptions, convert  # noqa: E402
+from cable_ner.gold import GoldError, gold_pins  # noqa: E402
 from cable_ner.reader import iter_sources  # noqa: E402
 
 app = typer.Typer(add_completion=False)
 
 
 def read_pins(path: Path) -> frozenset[str]:
-    """Reference ids (and text hashes) to pin to test: a gold .jsonl or one id per line."""
-    pins = set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if path.suffix == ".jsonl":
-            try:
-                row = json.loads(line)
-                pins.add(row["reference_id"])
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                msg.fail(f"{path}:{n}: not a gold line with a reference_id ({err})", exits=1)
-            if row.get("text_sha256"):
-                pins.add(row["text_sha256"])
-        else:
-            pins.add(line)
-    return frozenset(pins)
+    """Reference ids (and text hashes) to pin to test: the gold .jsonl or one id per line."""
+    if path.suffix == ".jsonl":
+        try:
+            pins = gold_pins(path)
+        except GoldError as err:
+            msg.fail(str(err), exits=1)
+        return frozenset(pins) | frozenset(pins.values())
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
 @app.command()
