@@ -57,7 +57,7 @@ from spacy.util import ensure_path, registry
 from spacy.vocab import Vocab
 
 from .convert import cable_user_data
-from .header import CableHeader, Paragraph, find_paragraphs, parse_header, starts_like_a_cable
+from .header import CableHeader, Paragraph
 from .markup import Markup
 from .reader import (
     FORMS,
@@ -68,6 +68,7 @@ from .reader import (
     detect_form,
     file_stem,
     parse_cable,
+    plain_record,
 )
 
 __all__ = [
@@ -83,8 +84,6 @@ __all__ = [
 USER_DATA_KEY = "cable"
 SOURCE_KEY = "cable_source"
 COUNTS_KEY = "cable_counts"
-# A real cable header has one of these; a classification word alone in prose is not a header.
-_STRUCTURAL_FIELDS = ("tags", "subject", "eo", "decl", "classified_by", "serial")
 _HEADER_LABEL = "HEADER"
 
 
@@ -200,28 +199,12 @@ def read_text(
     detected = detect_form(text)
     if form == "auto" and detected == "text" and STUB_TEXT in text:
         form = "raw"  # a scraper stub: the reader names it
-    elif form == "text" or (form == "auto" and detected == "text"):
-        return _plain_record(text, name), None
     parsed = parse_cable(text, name=name, form=form)
     if isinstance(parsed, Skipped):
-        record = _plain_record(text, name, header=False)
+        record = plain_record(text, name, header=False)
         record.form = detected
         return record, parsed
     return parsed, None
-
-
-def _plain_record(text: str, name: str = "<text>", header: bool = True) -> CableRecord:
-    """Text taken as it is (identity offsets); its header counts only if it looks like one."""
-    identity = Markup(text, [], [(0, len(text), 0, len(text))])
-    # Only text that opens like a cable is searched for a header: training's make_doc runs here
-    # on every converted doc and sentence, and a body sentence starting "SUBJECT:" is no header.
-    parsed = parse_header(text) if header and starts_like_a_cable(text) else None
-    if parsed is None or not any(getattr(parsed, f) for f in _STRUCTURAL_FIELDS):
-        return CableRecord(name, "text", identity, _EMPTY_HEADER, [], None)
-    return CableRecord(name, "text", identity, parsed, find_paragraphs(text), None)
-
-
-_EMPTY_HEADER = CableHeader.from_dict({})
 
 
 def header_tokens(doc: Doc, header_end: int) -> int:
@@ -348,7 +331,7 @@ class Cable:
 def _cable_data(doc: Doc) -> dict:
     data = doc.user_data.get(USER_DATA_KEY)
     if data is None:  # a Doc made without the cable reader: read its text as plain text
-        data = cable_user_data(_plain_record(doc.text))
+        data = cable_user_data(plain_record(doc.text))
     return data
 
 
@@ -430,7 +413,7 @@ class CableMetadata:
     def __call__(self, doc: Doc) -> Doc:
         data = doc.user_data.get(USER_DATA_KEY)
         if data is None:
-            data = doc.user_data[USER_DATA_KEY] = cable_user_data(_plain_record(doc.text))
+            data = doc.user_data[USER_DATA_KEY] = cable_user_data(plain_record(doc.text))
         context = getattr(doc, "_context", None)
         if isinstance(context, Mapping) and context.get("source"):
             _name_from_context(data, str(context["source"]))

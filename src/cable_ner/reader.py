@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .header import CableHeader, Paragraph, find_paragraphs, parse_header
+from .header import CableHeader, Paragraph, find_paragraphs, parse_header, starts_like_a_cable
 from .markup import Markup, MarkupError, parse_markup
 
 FORMS = ("tagged", "raw", "page", "text")
@@ -145,7 +145,8 @@ def decode(name: str, data: bytes) -> str | Skipped:
 
 
 def read_cable(source: Source, form: str = "auto") -> CableRecord | Skipped:
-    """Read one source. `form` is auto, tagged, raw, page or text (plain text, no header needed)."""
+    """Read one source. `form` is auto, tagged, raw, page or text (taken as it is, see
+    `plain_record`)."""
     try:
         data = source.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as err:
@@ -165,7 +166,9 @@ def parse_cable(
     detected = detect_form(text)
     if form == "auto":
         form = detected
-    elif form in ("tagged", "raw") and detected == "page":
+    if form == "text":
+        return plain_record(text, name)
+    if form in ("tagged", "raw") and detected == "page":
         return Skipped(name, f"a WikiLeaks page, not a {form} cable")
     if form in ("tagged", "raw") and not _PRE.search(text):
         if STUB_TEXT in text:
@@ -196,6 +199,24 @@ def parse_cable(
     return CableRecord(
         name, form, markup, header, find_paragraphs(markup.text), sentences, source_offset=offset
     )
+
+
+# A plain text's header counts only with one of these: a classification word alone is no header.
+_STRUCTURAL_FIELDS = ("tags", "subject", "eo", "decl", "classified_by", "serial")
+
+
+def plain_record(text: str, name: str = "<text>", header: bool = True) -> CableRecord:
+    """Text taken as it is (no markup stripped, identity offsets).
+
+    Its header is looked for only if it opens like a cable (training's make_doc reads every
+    converted doc and sentence this way, and a body sentence starting "SUBJECT:" is no header),
+    and counts only if it has a real header field; otherwise all fields are empty.
+    """
+    identity = Markup(text, [], [(0, len(text), 0, len(text))])
+    parsed = parse_header(text) if header and starts_like_a_cable(text) else None
+    if parsed is None or not any(getattr(parsed, f) for f in _STRUCTURAL_FIELDS):
+        return CableRecord(name, "text", identity, CableHeader.from_dict({}), [], None)
+    return CableRecord(name, "text", identity, parsed, find_paragraphs(text), None)
 
 
 def _line_offset(text: str, line: int) -> int:
