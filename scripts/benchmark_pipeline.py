@@ -8,7 +8,8 @@
 1. overhead: the transformer pipeline's words/s against the bare HF forward pass of the same model
    over the same text, with the same strided windows (the pipeline's span getter) and the same
    batches (nlp.batch_size docs, split by spacy-transformers' `batch_by_length` and
-   `max_batch_items`), wordpiece tokenization included. Overhead = 1 - pipeline/bare words/s.
+   `max_batch_items`, at most `max_windows` windows per call as cable_ner.TransformerModel.v1),
+   wordpiece tokenization included. Overhead = 1 - pipeline/bare words/s.
 2. models: CNN and transformer pipelines, n_process 1 and 2: words/s and peak RSS.
 3. annotate: the annotate job (JSONL) over the raw cables and pages: cables/s and peak RSS.
 Every measurement runs in a fresh child process; peak RSS is of the child and its workers
@@ -61,6 +62,7 @@ def child_overhead(model: str, raw: str, limit: int, repeats: int) -> dict:
     trf = nlp.get_pipe("transformer")
     get_spans = trf.model.attrs["get_spans"]
     hf = trf.model.layers[0].shims[0]._hfmodel
+    max_windows = trf.model.layers[0].attrs.get("max_windows", 10**9)
     words = _words(nlp, texts)
     docs = [nlp.make_doc(x) for x in texts]
 
@@ -72,10 +74,11 @@ def child_overhead(model: str, raw: str, limit: int, repeats: int) -> dict:
                     spans = [s for doc_spans in get_spans([outer[i] for i in idx])
                              for s in doc_spans]  # fmt: skip
                     enc = huggingface_tokenize(hf.tokenizer, [s.text for s in spans])
-                    hf.transformer(
-                        input_ids=torch.from_numpy(enc["input_ids"]),
-                        attention_mask=torch.from_numpy(enc["attention_mask"]),
-                    )
+                    ids = torch.from_numpy(enc["input_ids"])
+                    mask = torch.from_numpy(enc["attention_mask"])
+                    for i in range(0, len(ids), max_windows):  # as cable_ner.TransformerModel
+                        hf.transformer(input_ids=ids[i : i + max_windows],
+                                       attention_mask=mask[i : i + max_windows])  # fmt: skip
         return time.perf_counter() - t0
 
     def pipeline() -> float:

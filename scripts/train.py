@@ -68,8 +68,9 @@ def main(
     overrides.setdefault("paths.log", str(output_path / "log.jsonl"))
     import_code(code_path)
     msg.info(f"wandb mode: {mode} (runs under {output_path / 'wandb'})")
-    train(config_path, output_path, use_gpu=use_gpu, overrides=overrides)
+    # Before training: the commit and corpus the run starts from, not whatever HEAD is at the end.
     provenance = training_provenance(config_path, overrides)
+    train(config_path, output_path, use_gpu=use_gpu, overrides=overrides)
     for model in ("model-best", "model-last"):
         meta_path = output_path / model / "meta.json"
         if meta_path.exists():

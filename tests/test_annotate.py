@@ -311,3 +311,60 @@ def test_ray_engine_equals_the_local_engine_on_the_shared_pages(
     b = annotate_ray(model, [pages], remote, actors=2, batch_size=32)
     assert a["annotated"] == b["annotated"] > 250
     assert remote.read_bytes() == local.read_bytes()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.slow
+@needs_ray
+@pytest.mark.parametrize("fmt", ["tagged", "docbin"])
+def test_ray_engine_writes_tagged_and_docbin_like_the_local_engine(
+    fmt, model, inputs, local_ray, tmp_path
+):
+    from cable_ner.ray_engine import annotate_ray
+
+    src = [inputs / "raw", inputs / "pages", inputs / "bad"]
+    a = annotate(model, src, tmp_path / "local", fmt=fmt)
+    b = annotate_ray(model, src, tmp_path / "ray", fmt=fmt, actors=2, files_per_task=8)
+    assert (b["annotated"], b["failed"]) == (a["annotated"], a["failed"]) == (45, 3)
+    local, remote = _tree(tmp_path / "local"), _tree(tmp_path / "ray")
+    assert sorted(remote) == sorted(local)
+    assert remote == local
+    if fmt == "tagged":
+        assert sum(name.endswith(".txt") for name in local) == 45
+    else:
+        docs = [
+            doc
+            for name in sorted(local)
+            if name.endswith(".spacy")
+            for doc in DocBin()
+            .from_disk(tmp_path / "local" / name)
+            .get_docs(spacy.blank("en").vocab)
+        ]
+        assert len(docs) == 45 and sum(len(doc.ents) for doc in docs) > 45
+
+
+@pytest.mark.slow
+@needs_ray
+def test_annotate_cli_joins_an_existing_ray_cluster(model, inputs, local_ray, tmp_path):
+    """`--address` joins the cluster this test process started (a separate driver process)."""
+    import subprocess
+    import sys
+
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    out = tmp_path / "cluster.jsonl"
+    cmd = [sys.executable, "scripts/annotate.py", str(model), str(inputs / "pages"), str(out),
+           "--engine", "ray", "--address", address, "--actors", "1"]  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    local = tmp_path / "local.jsonl"
+    annotate(model, [inputs / "pages"], local)
+    assert out.read_bytes() == local.read_bytes()
+    assert len(_lines(out)) == 5

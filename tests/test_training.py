@@ -119,6 +119,10 @@ def check_run(output: Path, components: list[str]) -> None:
         assert {"ner", "senter"} <= set(record["losses"])
         assert {"ents_f", "ents_p", "ents_r", "sents_f"} <= set(record["scores"])
 
+    throughput = (output / "log.jsonl.throughput.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in throughput] == [0, 1, 2]
+    assert json.loads(throughput[-1])["words"] > 0
+
     runs = list((output / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, list((output / "wandb").iterdir())
     assert list(runs[0].glob("run-*.wandb"))

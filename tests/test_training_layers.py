@@ -1,6 +1,7 @@
 """The registered training functions: the sentence-chunk corpus reader and the window-sliced
 transformer (src/cable_ner/training.py)."""
 
+import json
 import math
 
 import numpy
@@ -88,3 +89,45 @@ def test_transformer_model_slices_windows_at_inference(transformer_dir):
 
     with pytest.raises(ValueError, match="max_windows must be >= 1"):
         make(str(transformer_dir), get_spans, max_windows=0)
+
+
+def test_throughput_logger_writes_words_per_second_and_peak_rss(tmp_path):
+    make = spacy.registry.get("loggers", "cable_ner.ThroughputLogger.v1")
+    log_step, finalize = make(str(tmp_path / "log.jsonl"))(spacy.blank("en"))
+    log_step(None)  # steps between evaluations carry no info
+    log_step({"step": 0, "words": 0, "seconds": 0.0})
+    log_step({"step": 200, "words": 180_000, "seconds": 600.04})
+    finalize()
+    lines = (tmp_path / "log.jsonl.throughput.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [r["step"] for r in rows] == [0, 200]
+    assert rows[0]["words_per_second"] is None
+    assert rows[1]["words_per_second"] == 300.0 and rows[1]["seconds"] == 600.0
+    assert all(100 < r["peak_rss_mb"] < 100_000 for r in rows)
+
+
+def test_sentence_chunk_corpus_leaves_the_header_to_the_reference(tmp_path):
+    """The reader blocks header tokens of cable-like text; training examples must not (E024)."""
+    nlp = spacy.blank("en")
+    nlp.tokenizer = spacy.registry.get("tokenizers", "cable_ner.cable_reader.v1")()(nlp)
+    text = (
+        "UNCLAS MUSCAT 000071 \nSIPDIS \nE.O. 12958: N/A \nTAGS: PREL MU \nSUBJECT: OMAN TALKS \n"
+        "1. Ambassador Schmierer met Minister Alawi in Muscat ."
+    )
+    assert any(t.ent_iob_ == "B" for t in nlp.make_doc(text))  # blocked by the reader
+    reference = Doc(spacy.blank("en").vocab, words=[t.text for t in nlp.make_doc(text)],
+                    spaces=[bool(t.whitespace_) for t in nlp.make_doc(text)])  # fmt: skip
+    header = [t.i for t in reference if t.text == "1"][0]
+    reference.set_ents(
+        [reference.char_span(text.index("Schmierer"), text.index(" met"), "PER")],
+        missing=[reference[:header]],
+        default="outside",
+    )
+    DocBin(docs=[reference]).to_disk(tmp_path / "train.spacy")
+    (example,) = SentenceChunkCorpus(tmp_path / "train.spacy")(nlp)
+    assert not any(t.ent_iob_ for t in example.predicted)
+    assert [e.text for e in example.reference.ents] == ["Schmierer"]
+    ner = nlp.add_pipe("ner")
+    ner.add_label("PER")
+    nlp.initialize()
+    assert len(ner.moves.get_oracle_sequence(example)) > 0
