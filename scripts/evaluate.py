@@ -114,6 +114,7 @@ def main(
     metrics = {
         "model": str(model), "config": name or report.config_name({}, model),
         "pipeline": nlp.pipe_names, "meta": {k: nlp.meta.get(k) for k in ("name", "version")},
+        "provenance": nlp.meta.get("cable_ner"),
         "command": shlex.join(["python", *sys.argv]),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "splits": splits, "gold": gold_result, "notes": notes,

@@ -18,7 +18,10 @@ The environment is set here, not in project.yml, because weasel runs commands wi
 import hashlib
 import json
 import os
+import shlex
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import typer
@@ -107,6 +110,8 @@ def training_provenance(config_path: Path, overrides: dict) -> dict:
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = None, None
     return {
+        "command": shlex.join(["python", *sys.argv]),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "git_commit": commit,
         "git_dirty": dirty,
         "config": str(config_path),

@@ -18,7 +18,7 @@ import pytest
 import spacy
 
 from cable_ner.convert import ConvertOptions, convert
-from cable_ner.report import build_reference, compare_rows, plot_compare
+from cable_ner.report import build_reference, compare_rows, plot_compare, read_throughput
 from cable_ner.scoring import reference_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +131,11 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
     shutil.copy(run["out"] / "metrics.json", other)
     data = json.loads(other.read_text())
     data["config"] = None
+    data["provenance"] = {"command": "python scripts/train.py configs/cnn.cfg training/cnn"}
+    data["training"] = {"log": "log.jsonl", "n_evaluations": 2, "last_step": 9, "best_score": 0.5,
+                        "best_step": 9, "best_scores": {}, "train_words": 12_000,
+                        "train_seconds": 60.0, "train_words_per_second": 200.0,
+                        "train_peak_rss_mb": 2_345}  # fmt: skip
     other.write_text(json.dumps(data))
     reference = build_reference([run["out"] / "metrics.json", other])
     assert set(reference["configs"]) == {"ruler", "cnn"}
@@ -149,7 +154,25 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     written = json.loads((tmp_path / "reports" / "reference.json").read_text())
     assert written == json.loads(json.dumps(reference))
-    assert "| ruler |" in (tmp_path / "reports" / "reference.md").read_text()
+    md = (tmp_path / "reports" / "reference.md").read_text()
+    assert "| ruler |" in md
+    assert "| 200 | 2,345 |" in md  # the CNN's training words/s and peak RSS
+    assert "trained with `python scripts/train.py configs/cnn.cfg training/cnn`" in md
+    assert "12,000 words in 1.0 min" in md
+
+
+def test_read_throughput(tmp_path):
+    log = tmp_path / "log.jsonl"
+    assert read_throughput(log) == {}
+    rows = [{"step": 0, "words": 0, "seconds": 0.0, "words_per_second": None, "peak_rss_mb": 900},
+            {"step": 5, "words": 5000, "seconds": 20.0, "words_per_second": 250.0,
+             "peak_rss_mb": 1200},
+            {"step": 9, "words": 9000, "seconds": 45.0, "words_per_second": 200.0,
+             "peak_rss_mb": 1100}]  # fmt: skip
+    Path(f"{log}.throughput.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    expected = {"train_words": 9000, "train_seconds": 45.0, "train_words_per_second": 200.0,
+                "train_peak_rss_mb": 1200}  # fmt: skip
+    assert read_throughput(log) == expected
 
 
 def _chromium() -> str | None:

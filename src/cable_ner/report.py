@@ -326,6 +326,8 @@ def compare_rows(metrics_by_name: dict[str, dict]) -> list[dict]:
             "per_type_f": {k: v["f"] for k, v in (test.get("ents_per_type") or {}).items()},
             "words_per_second": test.get("words_per_second"),
             "gold_f": ((m.get("gold") or {}).get("systems") or {}).get("model", {}).get("ents_f"),
+            "train_wps": (m.get("training") or {}).get("train_words_per_second"),
+            "train_peak_mb": (m.get("training") or {}).get("train_peak_rss_mb"),
         })  # fmt: skip
     return rows
 
@@ -335,8 +337,8 @@ def _compare_md(rows: Sequence[dict]) -> list[str]:
     lines = [
         "| config | test P | test R | test F (95% CI) | "
         + " | ".join(f"{x} F" for x in labels)
-        + " | dev F | gold F | words/s |",
-        "|---" * (7 + len(labels)) + "|",
+        + " | dev F | gold F | words/s | train words/s | train peak MB |",
+        "|---" * (9 + len(labels)) + "|",
     ]
     for r in rows:
         wps = f"{r['words_per_second']:,.0f}" if r["words_per_second"] else "–"
@@ -344,9 +346,26 @@ def _compare_md(rows: Sequence[dict]) -> list[str]:
             f"| {r['config']} | {_pct(r['p'])} | {_pct(r['r'])} | "
             f"{_pct(r['f'])} ({_ci(r['f_ci'])}) | "
             + " | ".join(_pct(r["per_type_f"].get(x)) for x in labels)
-            + f" | {_pct(r['dev_f'])} | {_pct(r['gold_f'])} | {wps} |"
+            + f" | {_pct(r['dev_f'])} | {_pct(r['gold_f'])} | {wps} | "
+            + (f"{r['train_wps']:,.0f} | {r['train_peak_mb']:,} |"
+               if r.get("train_wps") else "– | – |")  # fmt: skip
         )
     return lines
+
+
+def read_throughput(training_log: str | Path) -> dict:
+    """Training words/s, seconds and peak RSS from the file cable_ner.ThroughputLogger.v1 writes
+    next to the log (`<log>.throughput.jsonl`); {} when there is none."""
+    path = Path(f"{training_log}.throughput.jsonl")
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if not rows:
+        return {}
+    last = rows[-1]
+    return {"train_words": last["words"], "train_seconds": last["seconds"],
+            "train_words_per_second": last["words_per_second"],
+            "train_peak_rss_mb": max(r["peak_rss_mb"] for r in rows)}  # fmt: skip
 
 
 def build_reference(metrics_files: Iterable[str | Path]) -> dict:
@@ -373,6 +392,7 @@ def build_reference(metrics_files: Iterable[str | Path]) -> dict:
             }
         if m.get("training"):
             entry["training"] = {k: v for k, v in m["training"].items() if k != "rows"}
+        entry["training_provenance"] = m.get("provenance")
         name = config_name(m, file)
         if name in out["configs"]:  # two runs of one config: keep both, named by their file
             name = f"{name} ({file})"
@@ -384,7 +404,7 @@ def reference_markdown(reference: dict) -> str:
     """reports/reference.md: the configs side by side, from reference.json."""
     by_name = {
         name: {"splits": {k: e[k] for k in ("dev", "test") if k in e},
-               "gold": {"systems": e.get("gold") or {}}}
+               "gold": {"systems": e.get("gold") or {}}, "training": e.get("training") or {}}
         for name, e in reference["configs"].items()
     }  # fmt: skip
     lines = ["# Reference figures", "",
@@ -393,7 +413,12 @@ def reference_markdown(reference: dict) -> str:
     lines += _compare_md(compare_rows(by_name))
     lines.append("")
     for name, e in reference["configs"].items():
-        lines.append(f"- **{name}**: `{e.get('command') or ''}` ({e.get('created') or ''})")
+        lines.append(f"- **{name}**: evaluated with `{e.get('command') or ''}` "
+                     f"({e.get('created') or ''})")  # fmt: skip
+        train_command = (e.get("training_provenance") or {}).get("command")
+        if train_command:
+            t = e.get("training") or {}
+            lines.append(f"  trained with `{train_command}`" + _throughput_md(t))
     return "\n".join(lines) + "\n"
 
 
@@ -512,11 +537,22 @@ def markdown_report(metrics: dict, images: dict[str, str], compare: Sequence[dic
     if metrics.get("training"):
         t = metrics["training"]
         lines += ["## Training", "", f"`{t['log']}`: {t['n_evaluations']} evaluations, last step "
-                  f"{t['last_step']}, best score {t['best_score']:.3f} at step {t['best_step']}.",
-                  ""]  # fmt: skip
+                  f"{t['last_step']}, best score {t['best_score']:.3f} at step {t['best_step']}."
+                  + _throughput_md(t), ""]  # fmt: skip
+        command = (metrics.get("provenance") or {}).get("command")
+        if command:
+            lines += [f"Trained with `{command}`.", ""]
     if compare:
         lines += ["## Configs side by side", ""] + _compare_md(compare) + [""]
     return "\n".join(lines) + "\n"
+
+
+def _throughput_md(t: dict) -> str:
+    if not t.get("train_words_per_second"):
+        return ""
+    return (f" {t['train_words']:,} words in {t['train_seconds'] / 60:.1f} min of training "
+            f"(evaluations included, initialisation not): {t['train_words_per_second']:,.0f} "
+            f"words/s; peak RSS {t['train_peak_rss_mb']:,} MB.")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- HTML
@@ -637,6 +673,7 @@ def write_report(metrics: dict, output_dir: str | Path, examples: dict[str, Sequ
                 "last_step": rows[-1]["step"], "best_score": best["score"],
                 "best_step": best["step"], "best_scores": best["scores"],
             }  # fmt: skip
+            metrics["training"].update(read_throughput(training_log))
             images["training curve"] = plot_training(rows, out / "training.png")
     compare: list[dict] = []
     if others:
