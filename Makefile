@@ -11,7 +11,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU build of torch first: a plain `torch` requirement would pull a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[train,dev]"
+	# ray: the annotate job's cluster engine, tested in CI against the local engine
+	$(PY) -m pip install -q -e ".[train,dev,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -164,13 +164,13 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
 def test_read_throughput(tmp_path):
     log = tmp_path / "log.jsonl"
     assert read_throughput(log) == {}
-    rows = [{"step": 0, "words": 0, "seconds": 0.0, "words_per_second": None, "peak_rss_mb": 900},
+    rows = [{"step": 0, "words": 0, "seconds": 5.0, "words_per_second": None, "peak_rss_mb": 900},
             {"step": 5, "words": 5000, "seconds": 20.0, "words_per_second": 250.0,
              "peak_rss_mb": 1200},
             {"step": 9, "words": 9000, "seconds": 45.0, "words_per_second": 200.0,
              "peak_rss_mb": 1100}]  # fmt: skip
     Path(f"{log}.throughput.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    expected = {"train_words": 9000, "train_seconds": 45.0, "train_words_per_second": 200.0,
+    expected = {"train_words": 9000, "train_seconds": 45.0, "train_words_per_second": 225.0,
                 "train_peak_rss_mb": 1200}  # fmt: skip
     assert read_throughput(log) == expected
 
