@@ -13,7 +13,7 @@
   so peak memory grows with the text (measured with the demo model: +2.3 GB at 78k tokens);
   sliced, the peak is bounded by `max_windows` (`scripts/benchmark_long_text.py`). Training
   passes are untouched (they need the joint backward pass), and the weights and serialisation
-  are spacy-transformers' own: a pipeline trained with the stock architecture loads with this one.
+  are spacy-transformers' own.
 """
 
 from __future__ import annotations
