@@ -175,7 +175,7 @@ def test_train_cnn_without_network(corpus, tmp_path):
 def test_train_trf(corpus, transformer_dir, tmp_path):
     out = tmp_path / "trf"
     train("trf.cfg", corpus, out, "--paths.transformer", str(transformer_dir))
-    check_run(out, ["transformer", "ner", "senter", "cable_metadata"])
+    check_run(out, ["transformer", "senter", "ner", "cable_metadata"])
     # The weights travel inside the pipeline: it loads and predicts without the exported folder.
     missing = str(tmp_path / "no-such-transformer")
     nlp = spacy.load(out / "model-best", config={"paths": {"transformer": missing}})

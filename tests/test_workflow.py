@@ -43,7 +43,7 @@ def test_project_run_all_on_the_sample(tmp_path):
     log = [json.loads(line) for line in (project / "training" / "trf" / "log.jsonl").open()]
     assert [r["step"] for r in log] == [0, 1, 2]
     nlp = spacy.load(model)
-    assert nlp.pipe_names == ["transformer", "ner", "senter", "cable_metadata"]
+    assert nlp.pipe_names == ["transformer", "senter", "ner", "cable_metadata"]
     assert nlp.meta["cable_ner"]["filtered"] == report["filtered"]
     text = (project / "assets" / "sample" / "tagged" / "07MUSCAT412.txt").read_text()
     doc = nlp(text)
