@@ -65,6 +65,14 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    """Lay out, write as PNG and close a figure."""
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
 def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
@@ -111,10 +119,7 @@ def plot_per_label(split: dict, path: Path, title: str = "") -> Path:
     ax.set_title(title or f"P/R/F per label, {level}% bootstrap intervals over cables")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_taxonomy(split: dict, path: Path) -> Path:
@@ -134,10 +139,7 @@ def plot_taxonomy(split: dict, path: Path) -> Path:
     ax.set_xlabel("entities (gold outcomes + spurious predictions)")
     ax.set_title("Error taxonomy per label")
     ax.legend(fontsize=7, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.08), frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_slices(split: dict, path: Path) -> Path:
@@ -160,10 +162,7 @@ def plot_slices(split: dict, path: Path) -> Path:
         more = len(split["slices"][name]) - len(items)
         ax.set_title(SLICE_TITLES.get(name, name) + (f" ({more} more in the tables)" if more > 0
                      else "") + "; numbers: gold entities", fontsize=9)  # fmt: skip
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def read_training_log(path: str | Path) -> list[dict]:
@@ -198,10 +197,7 @@ def plot_training(rows: Sequence[dict], path: Path, title: str = "Training curve
     if pipes:
         ax2.legend(fontsize=7)
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_compare(rows: Sequence[dict], path: Path) -> Path:
@@ -221,10 +217,7 @@ def plot_compare(rows: Sequence[dict], path: Path) -> Path:
     ax.set_title("Configs side by side (test split)")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 # --------------------------------------------------------------------------- error samples
