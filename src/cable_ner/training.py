@@ -10,8 +10,9 @@
 - `cable_ner.TransformerModel.v1` (architecture): spacy-transformers' `TransformerModel`, whose
   inference forward pass runs the windows of a batch through the Hugging Face model in slices of
   at most `max_windows` rows. Stock spacy-transformers runs every window of a doc in one call,
-  so peak memory grows with the text (measured with the demo model: +2.3 GB at 78k tokens);
-  sliced, the peak is bounded by `max_windows` (`scripts/benchmark_long_text.py`). Training
+  so its transient activations grow with the text; sliced, they are bounded by `max_windows`
+  and what still grows is the doc and its `trf_data` (91k tokens: 1,080 MB above the loaded
+  pipeline against 3,115 MB stock, same entities; `scripts/benchmark_long_text.py`). Training
   passes are untouched (they need the joint backward pass), and the weights and serialisation
   are spacy-transformers' own.
 """
@@ -75,7 +76,8 @@ def create_sentence_chunk_corpus(
     augmenter=None,
     shuffle: bool = False,
 ) -> SentenceChunkCorpus:
-    """`max_length` tokens per example (0: whole docs); `limit`: at most this many docs."""
+    """`max_length` tokens per example (0: whole docs); `limit`: at most this many docs per
+    DocBin file (spaCy's Corpus counts per file; 0: all)."""
     return SentenceChunkCorpus(
         path, max_length=max_length, limit=limit, augmenter=augmenter, shuffle=shuffle
     )
