@@ -67,6 +67,7 @@ def child_overhead(model: str, raw: str, limit: int, repeats: int) -> dict:
     docs = [nlp.make_doc(x) for x in texts]
 
     def bare() -> float:
+        hf.transformer.eval()  # as thinc's PyTorchShim.predict does (loaded: train mode)
         t0 = time.perf_counter()
         with torch.no_grad():
             for outer in minibatch(docs, nlp.batch_size):
