@@ -36,6 +36,8 @@ def long_text(n_tokens: int) -> str:
         record = parse_cable(path.read_text(encoding="utf-8"), name=path.name)
         if isinstance(record, CableRecord):
             sentences.extend(line for line in record.text.splitlines() if len(line) > 40)
+    if not sentences:
+        raise SystemExit(f"no sample cables to build a text from in {ROOT / 'assets/sample/raw'}")
     text, words = [], 0
     while words < n_tokens:
         for sentence in sentences:

@@ -346,6 +346,11 @@ def _compare_md(rows: Sequence[dict]) -> list[str]:
     return lines
 
 
+def throughput_path(training_log: str | Path) -> Path:
+    """Where cable_ner.ThroughputLogger.v1 writes, next to the console logger's file."""
+    return Path(f"{training_log}.throughput.jsonl")
+
+
 def read_throughput(training_log: str | Path) -> dict:
     """Training words/s, seconds and peak RSS from the file cable_ner.ThroughputLogger.v1 writes
     next to the log (`<log>.throughput.jsonl`); {} when there is none.
@@ -353,7 +358,7 @@ def read_throughput(training_log: str | Path) -> dict:
     Words/s is taken from the first evaluation (step 0) to the last: spaCy's clock starts before
     it reads the training corpus into memory, which the step-0 row absorbs. Evaluations in between
     are included."""
-    path = Path(f"{training_log}.throughput.jsonl")
+    path = throughput_path(training_log)
     if not path.is_file():
         return {}
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -165,8 +165,10 @@ def create_throughput_logger(path: str):
     import json
     import resource
 
+    from .report import throughput_path
+
     def setup(nlp, stdout=None, stderr=None):
-        out = open(f"{path}.throughput.jsonl", "w", encoding="utf-8")
+        out = open(throughput_path(path), "w", encoding="utf-8")
 
         def log_step(info: dict | None) -> None:
             if info is None:
