@@ -3,15 +3,20 @@
     python scripts/benchmark_pipeline.py --trf training/trf/model-best \
         --cnn training/cnn/model-best \
         [--raw ../shared/data/cables/raw] [--pages ../shared/data/pages] [--limit 40] \
+        [--annotate-limit 40 (0: every file)] \
         [--output metrics/benchmark_pipeline.json]
 
 1. overhead: the transformer pipeline's words/s against the bare HF forward pass of the same model
    over the same text, with the same strided windows (the pipeline's span getter) and the same
    batches (nlp.batch_size docs, split by spacy-transformers' `batch_by_length` and
    `max_batch_items`, at most `max_windows` windows per call as cable_ner.TransformerModel.v1),
-   wordpiece tokenization included. Overhead = 1 - pipeline/bare words/s.
+   wordpiece tokenization included. Overhead = 1 - pipeline/bare words/s. The two alternate
+   (pipeline, bare, pipeline, ...; best of `repeats` each) so a change in machine load hits both;
+   the time the pipeline spends inside the HF forward is also measured (the model's `forward`
+   wrapped with a timer), which gives the share of everything else without a second pass.
 2. models: CNN and transformer pipelines, n_process 1 and 2: words/s and peak RSS.
-3. annotate: the annotate job (JSONL) over the raw cables and pages: cables/s and peak RSS.
+3. annotate: the annotate job (JSONL) over the raw cables and pages, with each pipeline given and
+   n_process 1 and 2: cables/s and peak RSS.
 Every measurement runs in a fresh child process; peak RSS is of the child and its workers
 (sampled every 0.1 s). Words are non-space tokens of the cable reader.
 """
@@ -82,19 +87,33 @@ def child_overhead(model: str, raw: str, limit: int, repeats: int) -> dict:
                                        attention_mask=mask[i : i + max_windows])  # fmt: skip
         return time.perf_counter() - t0
 
-    def pipeline() -> float:
+    forward, in_forward = hf.transformer.forward, [0.0]
+
+    def timed_forward(*args, **kwargs):
+        t0 = time.perf_counter()
+        out = forward(*args, **kwargs)
+        in_forward[0] += time.perf_counter() - t0
+        return out
+
+    def pipeline() -> tuple[float, float]:
+        in_forward[0] = 0.0
+        hf.transformer.forward = timed_forward
         t0 = time.perf_counter()
         for _ in nlp.pipe(texts, batch_size=nlp.batch_size):
             pass
-        return time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        hf.transformer.forward = forward
+        return seconds, in_forward[0]
 
     bare(), pipeline()  # warm-up
-    t_bare = min(bare() for _ in range(repeats))
-    t_pipe = min(pipeline() for _ in range(repeats))
+    t_bare, (t_pipe, t_inside) = float("inf"), (float("inf"), 0.0)
+    for _ in range(repeats):
+        t_pipe, t_inside = min((t_pipe, t_inside), pipeline())
+        t_bare = min(t_bare, bare())
     return {
         "words": words, "torch_threads": torch.get_num_threads(),
         "bare_words_per_s": words / t_bare, "pipeline_words_per_s": words / t_pipe,
-        "overhead": 1 - t_bare / t_pipe,
+        "overhead": 1 - t_bare / t_pipe, "outside_forward": 1 - t_inside / t_pipe,
     }  # fmt: skip
 
 
@@ -149,14 +168,19 @@ def main(
     cnn: str = typer.Option(None, help="CNN pipeline to compare with"),
     raw: Path = typer.Option(Path("../shared/data/cables/raw"), help="Raw cables"),
     pages: Path = typer.Option(Path("../shared/data/pages"), help="WikiLeaks pages"),
-    limit: int = typer.Option(40, help="Cables per measurement (each of raw and pages)"),
+    limit: int = typer.Option(40, help="Raw cables per measurement in sections 1 and 2"),
+    annotate_limit: int = typer.Option(
+        40, help="Files of each of raw and pages for the annotate job (0: all of them)"
+    ),
     batch_size: int = typer.Option(16, help="Docs per nlp.pipe batch (sections 2 and 3)"),
     repeats: int = typer.Option(2, help="Timed repeats in section 1 (best kept)"),
     sections: str = typer.Option("overhead,models,annotate", help="Which to run"),
     output: Path = typer.Option(Path("metrics/benchmark_pipeline.json"), help="JSON output"),
 ) -> None:
-    files = [n for n, _ in _texts(str(raw), limit) + _texts(str(pages), limit)]
-    results: dict = {"cpus": os.cpu_count(), "limit": limit, "batch_size": batch_size}
+    n_files = annotate_limit or 10**9
+    files = [n for n, _ in _texts(str(raw), n_files) + _texts(str(pages), n_files)]
+    results: dict = {"cpus": os.cpu_count(), "limit": limit, "annotate_files": len(files),
+                     "batch_size": batch_size}  # fmt: skip
     msg.info(f"{limit} raw cables per pipeline run; annotate job over {len(files)} files")
     if "overhead" in sections:
         o = results["overhead"] = run_child(
@@ -164,7 +188,8 @@ def main(
         )
         msg.table([("bare HF forward", f"{o['bare_words_per_s']:.0f}"),
                    ("spaCy pipeline", f"{o['pipeline_words_per_s']:.0f}"),
-                   ("overhead", f"{o['overhead']:.1%}")],
+                   ("overhead", f"{o['overhead']:.1%}"),
+                   ("time outside the HF forward", f"{o['outside_forward']:.1%}")],
                   header=("1. transformer", "words/s"), divider=True)  # fmt: skip
     rows = []
     for name, model in (("cnn", cnn), ("trf", trf)) if "models" in sections else ():
@@ -177,14 +202,15 @@ def main(
     if rows:
         msg.table(rows, header=("2. pipeline", "n_process", "words/s", "peak RSS MiB"))
     rows = []
-    for n in (1, 2) if "annotate" in sections else ():
-        r = run_child("annotate", model=trf, files=files, n_process=n, batch_size=batch_size)
-        results[f"annotate_trf_n{n}"] = r
-        rows.append(("trf", n, r["annotated"], r["failed"], f"{r['cables_per_s']:.2f}",
-                     f"{r['peak_rss_mib']:.0f}"))  # fmt: skip
+    for name, model in (("cnn", cnn), ("trf", trf)) if "annotate" in sections else ():
+        for n in (1, 2) if model else ():
+            r = run_child("annotate", model=model, files=files, n_process=n, batch_size=batch_size)
+            results[f"annotate_{name}_n{n}"] = r
+            rows.append((name, n, r["annotated"], r["failed"], f"{r['seconds']:.0f}",
+                         f"{r['cables_per_s']:.2f}", f"{r['peak_rss_mib']:.0f}"))  # fmt: skip
     if rows:
-        msg.table(rows, header=("3. annotate", "n_process", "cables", "failed", "cables/s",
-                                "peak RSS MiB"))  # fmt: skip
+        msg.table(rows, header=("3. annotate", "n_process", "cables", "failed", "seconds",
+                                "cables/s", "peak RSS MiB"))  # fmt: skip
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     msg.good(f"wrote {output}")

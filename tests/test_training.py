@@ -129,7 +129,7 @@ def check_run(output: Path, components: list[str]) -> None:
     assert not list((output / "wandb").glob("run-*")), "an online wandb run was started"
 
 
-@pytest.mark.parametrize("name", ["cnn.cfg", "trf.cfg", "trf_shape.cfg"])
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.cfg")))
 def test_config_is_filled(name, tmp_path):
     pytest.importorskip("spacy_transformers")
     filled = tmp_path / name
