@@ -3,7 +3,7 @@
     python scripts/benchmark_pipeline.py --trf training/trf/model-best \
         --cnn training/cnn/model-best \
         [--raw ../shared/data/cables/raw] [--pages ../shared/data/pages] [--limit 40] \
-        [--annotate-limit 40 (0: every file)] \
+        [--annotate-limit 40 (0: every file)] [--annotate-with cnn,trf] [--annotate-n-process 1,2] \
         [--output metrics/benchmark_pipeline.json]
 
 1. overhead: the transformer pipeline's words/s against the bare HF forward pass of the same model
@@ -172,6 +172,8 @@ def main(
     annotate_limit: int = typer.Option(
         40, help="Files of each of raw and pages for the annotate job (0: all of them)"
     ),
+    annotate_with: str = typer.Option("cnn,trf", help="Pipelines for the annotate job"),
+    annotate_n_process: str = typer.Option("1,2", help="n_process values for the annotate job"),
     batch_size: int = typer.Option(16, help="Docs per nlp.pipe batch (sections 2 and 3)"),
     repeats: int = typer.Option(2, help="Timed repeats in section 1 (best kept)"),
     sections: str = typer.Option("overhead,models,annotate", help="Which to run"),
@@ -202,8 +204,9 @@ def main(
     if rows:
         msg.table(rows, header=("2. pipeline", "n_process", "words/s", "peak RSS MiB"))
     rows = []
-    for name, model in (("cnn", cnn), ("trf", trf)) if "annotate" in sections else ():
-        for n in (1, 2) if model else ():
+    jobs = [(name, m) for name, m in (("cnn", cnn), ("trf", trf)) if m and name in annotate_with]
+    for name, model in jobs if "annotate" in sections else ():
+        for n in [int(n) for n in annotate_n_process.split(",")]:
             r = run_child("annotate", model=model, files=files, n_process=n, batch_size=batch_size)
             results[f"annotate_{name}_n{n}"] = r
             rows.append((name, n, r["annotated"], r["failed"], f"{r['seconds']:.0f}",

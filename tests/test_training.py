@@ -184,13 +184,15 @@ def test_train_trf(corpus, transformer_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_trf_shape_without_network(corpus, transformer_dir, tmp_path):
+@pytest.mark.parametrize("name", ["trf_shape", "trf_cnn"])
+def test_train_trf_features_without_network(name, corpus, transformer_dir, tmp_path):
+    """The configs that concatenate other features beside the transformer listener train too."""
     unshare = shutil.which("unshare")
     if unshare is None or subprocess.run([unshare, "-n", "true"]).returncode != 0:
         pytest.skip("unshare -n is not permitted here")
-    out = tmp_path / "trf_shape"
+    out = tmp_path / name
     train(
-        "trf_shape.cfg",
+        f"{name}.cfg",
         corpus,
         out,
         "--paths.transformer",
