@@ -180,7 +180,11 @@ def main(
     output: Path = typer.Option(Path("metrics/benchmark_pipeline.json"), help="JSON output"),
 ) -> None:
     n_files = annotate_limit or 10**9
-    files = [n for n, _ in _texts(str(raw), n_files) + _texts(str(pages), n_files)]
+    files = (
+        [n for n, _ in _texts(str(raw), n_files) + _texts(str(pages), n_files)]
+        if "annotate" in sections
+        else []
+    )
     results: dict = {"cpus": os.cpu_count(), "limit": limit, "annotate_files": len(files),
                      "batch_size": batch_size}  # fmt: skip
     msg.info(f"{limit} raw cables per pipeline run; annotate job over {len(files)} files")
