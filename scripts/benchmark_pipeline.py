@@ -144,10 +144,13 @@ def run_child(kind: str, **kwargs) -> dict:
     """Run one measurement in a fresh process; add its tree's peak RSS (MiB)."""
     import psutil
 
+    # The arguments go through a file: a list of every shared cable is over the argv limit.
+    args = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    with args:
+        json.dump({"kind": kind, **kwargs}, args)
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", json.dumps({"kind": kind, **kwargs})],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, __file__, "--child", args.name], stdout=subprocess.PIPE, text=True
+    )
     parent, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -157,6 +160,7 @@ def run_child(kind: str, **kwargs) -> dict:
             pass
         time.sleep(0.1)
     out = proc.stdout.read() if proc.stdout else ""
+    os.unlink(args.name)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} failed ({proc.returncode}): {out[-2000:]}")
     return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_mib": peak / 2**20}
@@ -185,8 +189,13 @@ def main(
         if "annotate" in sections
         else []
     )
-    results: dict = {"cpus": os.cpu_count(), "limit": limit, "annotate_files": len(files),
-                     "batch_size": batch_size}  # fmt: skip
+    results: dict = {
+        "command": " ".join(["python", *sys.argv]),
+        "cpus": os.cpu_count(),
+        "limit": limit,
+        "annotate_files": len(files),
+        "batch_size": batch_size,
+    }
     msg.info(f"{limit} raw cables per pipeline run; annotate job over {len(files)} files")
     if "overhead" in sections:
         o = results["overhead"] = run_child(
@@ -225,7 +234,7 @@ def main(
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        args = json.loads(sys.argv[2])
+        args = json.loads(Path(sys.argv[2]).read_text())
         kind = args.pop("kind")
         fn = {"overhead": child_overhead, "model": child_model, "annotate": child_annotate}[kind]
         print(json.dumps(fn(**args)))
