@@ -15,8 +15,9 @@
    the time the pipeline spends inside the HF forward is also measured (the model's `forward`
    wrapped with a timer), which gives the share of everything else without a second pass.
 2. models: CNN and transformer pipelines, n_process 1 and 2: words/s and peak RSS.
-3. annotate: the annotate job (JSONL) over the raw cables and pages, with each pipeline given and
-   n_process 1 and 2: cables/s and peak RSS.
+3. annotate: the annotate job (JSONL) over the raw cables and pages (`--annotate-limit` of each,
+   0 for all), with the pipelines and n_process values asked for (default: both, 1 and 2):
+   cables/s and peak RSS.
 Every measurement runs in a fresh child process; peak RSS is of the child and its workers
 (sampled every 0.1 s). Words are non-space tokens of the cable reader.
 """
