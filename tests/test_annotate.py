@@ -248,7 +248,8 @@ def test_a_component_error_fails_its_batch_only(tmp_path, inputs, n_process):
 def test_a_plain_pipeline_gets_the_cable_reader_and_metadata(tmp_path, inputs):
     path = _tiny(tmp_path / "plain", cable_reader=False)
     nlp = prepare_pipeline(spacy.load(path))
-    assert isinstance(nlp.tokenizer, CableReader) and nlp.pipe_names[-1] == "cable_metadata"
+    assert isinstance(nlp.tokenizer, CableReader)
+    assert nlp.pipe_names[-2:] == ["cable_metadata", "release_memory"]
     assert prepare_pipeline(nlp).pipe_names == nlp.pipe_names  # idempotent
     out = tmp_path / "out.jsonl"
     annotate(path, [inputs / "pages"], out)
@@ -256,6 +257,22 @@ def test_a_plain_pipeline_gets_the_cable_reader_and_metadata(tmp_path, inputs):
     assert [r["reference_id"] for r in rows] == [
         "04BOGOTA5512", "06CAIRO2231", "07MUSCAT412", "09DAKAR880", "10BRASILIA88"
     ]  # fmt: skip
+
+
+def test_release_memory_trims_the_heap_every_batch(monkeypatch):
+    from cable_ner import annotate as module
+
+    calls = []
+    monkeypatch.setattr(module, "_TRIM", [calls.append])
+    nlp = prepare_pipeline(spacy.blank("en"), batch_size=3)
+    assert nlp.get_pipe("release_memory").every == 3
+    docs = list(nlp.pipe(["a b", "c", "d e f", "g", "h", "i", "j"]))
+    assert [d.text for d in docs] == ["a b", "c", "d e f", "g", "h", "i", "j"]
+    assert calls == [0, 0]  # after the 3rd and the 6th doc
+    monkeypatch.setattr(module, "_TRIM", [None])  # no malloc_trim (not glibc): a no-op
+    assert nlp("k l").text == "k l"
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        spacy.blank("en").add_pipe("release_memory", config={"every": 0})
 
 
 # --------------------------------------------------------------------------- Ray

@@ -33,11 +33,15 @@ after the file: resume reads it (a tagged file that has since been deleted is re
 
 The loaded pipeline is completed if needed (`prepare_pipeline`): a plain spaCy tokenizer is wrapped
 in the cable reader, `cable_metadata` is added last, and a transformer pipeline gets a
-`doc_cleaner` so the transformer's output is not shipped between processes.
+`doc_cleaner` so the transformer's output is not shipped between processes; every pipeline gets
+`release_memory`, which hands freed heap back to the OS every batch (glibc keeps it otherwise:
+a transformer worker grew from 0.3 to 2.1 GB over 500 cables; see `ReleaseMemory`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gzip
 import json
 import os
@@ -77,13 +81,14 @@ def load_pipeline(model: str | Path, n_process: int = 1) -> Language:
     return prepare_pipeline(spacy.load(model), n_process=n_process)
 
 
-def prepare_pipeline(nlp: Language, n_process: int = 1) -> Language:
+def prepare_pipeline(nlp: Language, n_process: int = 1, batch_size: int = 16) -> Language:
     """Give `nlp` what batch annotation needs (idempotent).
 
     - a cable reader in the tokenizer slot (wrapping the pipeline's own tokenizer) if it has none;
     - `cable_metadata` last if missing (it names each doc from the context's "source");
     - `doc_cleaner` after everything if the pipeline has a transformer: `trf_data` and `tensor`
-      are large and nothing downstream reads them (docs cross processes as bytes with n_process>1).
+      are large and nothing downstream reads them (docs cross processes as bytes with n_process>1);
+    - `release_memory` last (see `ReleaseMemory`), every `batch_size` docs.
     """
     if not isinstance(nlp.tokenizer, CableReader):
         nlp.tokenizer = CableReader(nlp.vocab, nlp.tokenizer)
@@ -96,7 +101,58 @@ def prepare_pipeline(nlp: Language, n_process: int = 1) -> Language:
         nlp.add_pipe(
             "doc_cleaner", last=True, config={"attrs": {"tensor": None, "_.trf_data": None}}
         )
+    if "release_memory" in nlp.pipe_names:
+        nlp.remove_pipe("release_memory")  # stays last, whatever was added since
+    nlp.add_pipe("release_memory", last=True, config={"every": batch_size})
     return nlp
+
+
+class ReleaseMemory:
+    """Pipeline component: every `every` docs, return the heap's free memory to the OS.
+
+    A long annotate run frees as much as it allocates, but glibc's malloc keeps freed memory
+    mapped when it is fragmented between live blocks (the transformer's activations differ in
+    size with every batch). Measured with the transformer pipeline on the shared raw cables:
+    - one process: 1.33 GB RSS after 176 cables without, a flat 0.70 GB with `malloc_trim(0)`
+      every 16 docs, at no measurable cost in speed;
+    - n_process 2, the first 1,000 cables: each worker's own memory (USS) climbed to 2.0-2.1 GB
+      without and stayed under 1.3 GB with (0.7 GB at the end); the process tree peaked at
+      5.6 GB without and 3.8 GB with.
+    A no-op where the C library has no `malloc_trim` (macOS, musl).
+    """
+
+    def __init__(self, every: int = 16) -> None:
+        if every < 1:
+            raise ValueError(f"release_memory: every must be >= 1, not {every}")
+        self.every = every
+        self.seen = 0
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.seen += 1
+        if self.seen % self.every == 0:
+            trim = _malloc_trim()
+            if trim is not None:
+                trim(0)
+        return doc
+
+
+_TRIM: list = []
+
+
+def _malloc_trim():
+    """glibc's `malloc_trim`, looked up once per process (a ctypes function cannot be pickled,
+    so components keep none)."""
+    if not _TRIM:
+        try:
+            _TRIM.append(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim)
+        except (OSError, AttributeError):
+            _TRIM.append(None)
+    return _TRIM[0]
+
+
+@Language.factory("release_memory", default_config={"every": 16})
+def make_release_memory(nlp: Language, name: str, every: int) -> ReleaseMemory:
+    return ReleaseMemory(every)
 
 
 class _ErrorLog:
@@ -466,7 +522,7 @@ def annotate(
     `progress` is called with 1 for each file accounted for (annotated, resumed or failed).
     """
     nlp = model if isinstance(model, Language) else load_pipeline(model, n_process)
-    prepare_pipeline(nlp, n_process)
+    prepare_pipeline(nlp, n_process, batch_size)
     summary = Summary()
     start = time.perf_counter()
     with Writer(output, fmt, resume=resume, shard_size=shard_size) as writer:
