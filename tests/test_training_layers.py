@@ -131,3 +131,66 @@ def test_sentence_chunk_corpus_leaves_the_header_to_the_reference(tmp_path):
     ner.add_label("PER")
     nlp.initialize()
     assert len(ner.moves.get_oracle_sequence(example)) > 0
+
+
+def test_head_scaled_adam_moves_heads_faster_than_the_transformer():
+    """Adam's first step moves each weight by ~learn_rate; thinc keys (no dot) by 10x that."""
+    optimizer = spacy.registry.get("optimizers", "cable_ner.Adam.v1")(
+        0.001, head_lr_scale=10.0, L2=0.0, grad_clip=0.0
+    )
+    moved = {}
+    for key in [(1, "encoder.layer.0.output.dense.weight"), (2, "W")]:
+        weights = numpy.zeros((3,), dtype="f")
+        gradient = numpy.asarray([0.5, -2.0, 1.0], dtype="f")
+        weights, _ = optimizer(key, weights, gradient)
+        moved[key[1]] = weights
+    numpy.testing.assert_allclose(moved["encoder.layer.0.output.dense.weight"],
+                                  [-0.001, 0.001, -0.001], rtol=1e-3)  # fmt: skip
+    numpy.testing.assert_allclose(moved["W"], [-0.01, 0.01, -0.01], rtol=1e-3)
+    plain = spacy.registry.get("optimizers", "cable_ner.Adam.v1")(0.001, L2=0.0, grad_clip=0.0)
+    weights, _ = plain((2, "W"), numpy.zeros((1,), dtype="f"), numpy.ones((1,), dtype="f"))
+    numpy.testing.assert_allclose(weights, [-0.001], rtol=1e-3)
+    with pytest.raises(ValueError, match="head_lr_scale must be > 0"):
+        spacy.registry.get("optimizers", "cable_ner.Adam.v1")(0.001, head_lr_scale=0)
+
+
+@pytest.mark.slow
+def test_head_scaled_adam_tells_the_transformer_from_the_heads(transformer_dir):
+    """On the real trf config, the dotted keys are exactly the Hugging Face model's parameters
+    and the NER's and senter's parameters are all scaled."""
+    from spacy.training import Example
+    from spacy.util import load_config
+
+    from cable_ner.training import is_torch_param
+
+    config = load_config(
+        "configs/trf.cfg", overrides={"paths.transformer": str(transformer_dir)}, interpolate=True
+    )
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    doc = Doc(nlp.vocab, words="Talks in Muscat .".split(), ents=["O", "O", "B-LOC", "O"],
+              sent_starts=[True, False, False, False])  # fmt: skip
+    examples = [Example(nlp.make_doc(doc.text), doc)]
+    nlp.initialize(lambda: examples)
+    seen = []
+    optimizer = spacy.registry.get("optimizers", "cable_ner.Adam.v1")(1e-4, head_lr_scale=10.0)
+    original = type(optimizer).__call__
+
+    def spy(self, key, weights, gradient, **kwargs):
+        seen.append(key)
+        return original(self, key, weights, gradient, **kwargs)
+
+    optimizer.__class__ = type("Spy", (type(optimizer),), {"__call__": spy})
+    # As spaCy's training loop: every backward pass first, then each component's update.
+    nlp.update(examples, sgd=False)
+    for _, pipe in nlp.pipeline:
+        if getattr(pipe, "is_trainable", False):
+            pipe.finish_update(optimizer)
+    hf = nlp.get_pipe("transformer").model.layers[0].shims[0]._model
+    hf_names = {name for name, p in hf.named_parameters()}
+    torch_keys = {name for key in seen if is_torch_param(key) for _, name in [key]}
+    assert torch_keys and torch_keys <= hf_names
+    for pipe in ("ner", "senter"):
+        params = {(node.id, name) for node in nlp.get_pipe(pipe).model.walk()
+                  for name in node.param_names if node.has_param(name)}  # fmt: skip
+        assert params & set(seen), pipe
+        assert not any(is_torch_param(key) for key in params)
