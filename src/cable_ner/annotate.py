@@ -34,8 +34,8 @@ after the file: resume reads it (a tagged file that has since been deleted is re
 The loaded pipeline is completed if needed (`prepare_pipeline`): a plain spaCy tokenizer is wrapped
 in the cable reader, `cable_metadata` is added last, and a transformer pipeline gets a
 `doc_cleaner` so the transformer's output is not shipped between processes; every pipeline gets
-`release_memory`, which hands freed heap back to the OS every batch (glibc keeps it otherwise:
-a transformer worker grew from 0.3 to 2.1 GB over 500 cables; see `ReleaseMemory`).
+`release_memory`, which hands freed heap back to the OS every batch (glibc keeps it otherwise,
+and a transformer worker grows with every cable; see `ReleaseMemory`).
 """
 
 from __future__ import annotations
@@ -112,12 +112,10 @@ class ReleaseMemory:
 
     A long annotate run frees as much as it allocates, but glibc's malloc keeps freed memory
     mapped when it is fragmented between live blocks (the transformer's activations differ in
-    size with every batch). Measured with the transformer pipeline on the shared raw cables:
-    - one process: 1.33 GB RSS after 176 cables without, a flat 0.70 GB with `malloc_trim(0)`
-      every 16 docs, at no measurable cost in speed;
-    - n_process 2, the first 1,000 cables: each worker's own memory (USS) climbed to 2.0-2.1 GB
-      without and stayed under 1.3 GB with (0.7 GB at the end); the process tree peaked at
-      5.6 GB without and 3.8 GB with.
+    size with every batch). Measured with the transformer pipeline, n_process 2, over the first
+    400 shared raw cables (`scripts/benchmark_memory.py`): the workers' own memory (USS) grows
+    with every cable without it (mean 448, 732, 960, 1,124 MiB per 100 cables) and levels off
+    with it (363, 565, 650, 570 MiB).
     A no-op where the C library has no `malloc_trim` (macOS, musl).
     """
 
