@@ -34,7 +34,7 @@ import json, sys
 from cable_ner import annotate as module
 args = json.load(open(sys.argv[1]))
 if not args["release_memory"]:
-    module._TRIM[:] = [None]
+    module._malloc_trim = lambda: None
 summary = module.annotate(args["model"], args["files"], args["out"], n_process=args["n_process"],
                           batch_size=args["batch_size"], resume=False)
 print(json.dumps(summary))

@@ -263,13 +263,13 @@ def test_release_memory_trims_the_heap_every_batch(monkeypatch):
     from cable_ner import annotate as module
 
     calls = []
-    monkeypatch.setattr(module, "_TRIM", [calls.append])
+    monkeypatch.setattr(module, "_malloc_trim", lambda: calls.append)
     nlp = prepare_pipeline(spacy.blank("en"), batch_size=3)
     assert nlp.get_pipe("release_memory").every == 3
     docs = list(nlp.pipe(["a b", "c", "d e f", "g", "h", "i", "j"]))
     assert [d.text for d in docs] == ["a b", "c", "d e f", "g", "h", "i", "j"]
     assert calls == [0, 0]  # after the 3rd and the 6th doc
-    monkeypatch.setattr(module, "_TRIM", [None])  # no malloc_trim (not glibc): a no-op
+    monkeypatch.setattr(module, "_malloc_trim", lambda: None)  # not glibc: a no-op
     assert nlp("k l").text == "k l"
     with pytest.raises(ValueError, match="every must be >= 1"):
         spacy.blank("en").add_pipe("release_memory", config={"every": 0})

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gzip
 import json
 import os
@@ -134,18 +135,14 @@ class ReleaseMemory:
         return doc
 
 
-_TRIM: list = []
-
-
+@functools.cache
 def _malloc_trim():
-    """glibc's `malloc_trim`, looked up once per process (a ctypes function cannot be pickled,
-    so components keep none)."""
-    if not _TRIM:
-        try:
-            _TRIM.append(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim)
-        except (OSError, AttributeError):
-            _TRIM.append(None)
-    return _TRIM[0]
+    """glibc's `malloc_trim` or None, looked up once per process (a ctypes function cannot be
+    pickled, so components keep none)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 @Language.factory("release_memory", default_config={"every": 16})
