@@ -7,6 +7,7 @@ import math
 import numpy
 import pytest
 import spacy
+import torch
 from spacy.tokens import Doc, DocBin
 
 from cable_ner.training import SentenceChunkCorpus, sentence_chunks
@@ -89,6 +90,52 @@ def test_transformer_model_slices_windows_at_inference(transformer_dir):
 
     with pytest.raises(ValueError, match="max_windows must be >= 1"):
         make(str(transformer_dir), get_spans, max_windows=0)
+
+
+@pytest.mark.slow
+def test_transformer_model_freezes_the_lower_layers_in_training(transformer_dir):
+    """frozen_layers=4 on the 6-layer MiniLM: a training pass leaves the embeddings and layers
+    0-3 without gradients and trains 4-5; inference passes and frozen_layers=0 change nothing."""
+    get_spans = spacy.registry.get("span_getters", "spacy-transformers.strided_spans.v1")(
+        window=8, stride=8
+    )
+    make = spacy.registry.get("architectures", "cable_ner.TransformerModel.v1")
+    doc = spacy.blank("en")("The ambassador met the foreign minister in Muscat .")
+
+    def trainable(model) -> dict[str, bool]:
+        hf = model.layers[0].shims[0]._model
+        return {name: p.requires_grad for name, p in hf.named_parameters()}
+
+    plain = make(str(transformer_dir), get_spans, {"use_fast": True}, {})
+    plain.initialize()
+    plain.begin_update([doc])
+    assert all(trainable(plain).values())
+
+    model = make(str(transformer_dir), get_spans, {"use_fast": True}, {}, frozen_layers=4)
+    model.initialize()
+    model.predict([doc])
+    assert all(trainable(model).values())  # inference leaves the flags alone
+    model.begin_update([doc])
+    flags = trainable(model)
+    frozen = {name for name, flag in flags.items() if not flag}
+    assert frozen == {
+        name for name in flags
+        if name.startswith("embeddings.") or any(f"encoder.layer.{i}." in name for i in range(4))
+    }  # fmt: skip
+    assert any(name.startswith("encoder.layer.5.") for name in flags if flags[name])
+
+    # The torch graph then starts at layer 4: only its parameters and above get gradients.
+    hf = model.layers[0].shims[0]._model
+    hf(input_ids=torch.tensor([[101, 2000, 3000, 102]])).last_hidden_state.sum().backward()
+    with_grad = {name for name, p in hf.named_parameters() if p.grad is not None}
+    assert with_grad and not with_grad & frozen
+    assert {name.split(".")[2] for name in with_grad if name.startswith("encoder.")} == {"4", "5"}
+
+    for bad in (-1, 6):
+        with pytest.raises(ValueError, match="frozen_layers"):
+            wrong = make(str(transformer_dir), get_spans, frozen_layers=bad)
+            wrong.initialize()
+            wrong.begin_update([doc])
 
 
 def test_throughput_logger_writes_words_per_second_and_peak_rss(tmp_path):

@@ -14,7 +14,10 @@
   and what still grows is the doc and its `trf_data` (91k tokens: 1,080 MB above the loaded
   pipeline against 3,115 MB stock, same entities; `scripts/benchmark_long_text.py`). Training
   passes are untouched (they need the joint backward pass), and the weights and serialisation
-  are spacy-transformers' own.
+  are spacy-transformers' own. `frozen_layers` N > 0 trains only the layers above the N lowest
+  (and never the embeddings): PyTorch then builds no backward graph below layer N, so a
+  training step costs less (on one CPU core a 6-layer model spends about two thirds of a step
+  in the backward pass), and a run of fixed wall time sees more text.
 - `cable_ner.Adam.v1` (optimizer): thinc's Adam with a second learning rate for everything that
   is not the transformer (the NER and senter heads, a CNN tok2vec beside the listener):
   `head_lr_scale` times the schedule's rate. One rate for all is what spaCy does; a rate that
@@ -24,6 +27,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,13 +102,19 @@ def create_transformer_model(
     mixed_precision: bool = False,
     grad_scaler_config: dict | None = None,
     max_windows: int = 64,
+    frozen_layers: int = 0,
 ):
-    """spacy-transformers' TransformerModel; inference runs at most `max_windows` windows a call."""
+    """spacy-transformers' TransformerModel; inference runs at most `max_windows` windows a call;
+    training leaves the embeddings and the `frozen_layers` lowest layers as they are (0: none)."""
     from spacy_transformers.layers import TransformerModel
 
     if max_windows < 1:
         raise ValueError(
             f"cable_ner.TransformerModel.v1: max_windows must be >= 1, not {max_windows}"
+        )
+    if frozen_layers < 0:
+        raise ValueError(
+            f"cable_ner.TransformerModel.v1: frozen_layers must be >= 0, not {frozen_layers}"
         )
     model = TransformerModel(
         name,
@@ -118,6 +128,7 @@ def create_transformer_model(
     # Read at each call: a loaded pipeline can change it (nlp.get_pipe("transformer").model
     # .layers[0].attrs["max_windows"]); thinc serialises attrs with the weights.
     hf_wrapper.attrs["max_windows"] = max_windows
+    hf_wrapper.attrs["frozen_layers"] = frozen_layers
     hf_wrapper._func = _window_sliced(hf_wrapper._func)
     return model
 
@@ -127,6 +138,10 @@ def _window_sliced(forward):
 
     def sliced_forward(model, wordpieces, is_train):
         max_windows = model.attrs["max_windows"]
+        if is_train and model.attrs.get("frozen_layers", 0):
+            # At each training pass, not at init: the Hugging Face model is only there after
+            # initialize() or from_disk(); this is a flag per parameter, cheap to set again.
+            freeze_lower_layers(model.shims[0]._model, model.attrs["frozen_layers"])
         if is_train or len(wordpieces) <= max_windows:
             return forward(model, wordpieces, is_train)
         outputs = [
@@ -140,6 +155,29 @@ def _window_sliced(forward):
         return _concatenate_outputs(outputs), backprop
 
     return sliced_forward
+
+
+_LAYER_INDEX = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
+
+
+def freeze_lower_layers(hf_model, n_layers: int) -> int:
+    """Set requires_grad=False on the embeddings and the `n_layers` lowest layers of a Hugging
+    Face model (parameters named `...embeddings...` and `...layer.<i>....` with i < n_layers);
+    return how many layers the model has. thinc's PyTorchShim updates only parameters that have
+    a gradient, so frozen ones keep their pretrained values."""
+    params = list(hf_model.named_parameters())
+    indices = {int(m.group(1)) for name, _ in params if (m := _LAYER_INDEX.search(name))}
+    if not indices or n_layers >= len(indices):
+        raise ValueError(
+            f"cable_ner.TransformerModel.v1: frozen_layers={n_layers}, but the transformer has "
+            f"{len(indices)} numbered layers (parameter names like 'encoder.layer.0.*'); at "
+            "least the top one must train"
+        )
+    for name, param in params:
+        m = _LAYER_INDEX.search(name)
+        if "embeddings" in name or (m and int(m.group(1)) < n_layers):
+            param.requires_grad_(False)
+    return len(indices)
 
 
 def _concatenate_outputs(outputs):
