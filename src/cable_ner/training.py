@@ -16,8 +16,8 @@
   passes are untouched (they need the joint backward pass), and the weights and serialisation
   are spacy-transformers' own. `frozen_layers` N > 0 trains only the layers above the N lowest
   (and never the embeddings): PyTorch then builds no backward graph below layer N, so a
-  training step costs less (on one CPU core a 6-layer model spends about two thirds of a step
-  in the backward pass), and a run of fixed wall time sees more text.
+  training step costs less (`frozen_layers` 3 made a configs/trf.cfg step 1.46x faster on one
+  core, `scripts/benchmark_train_step.py`), and a run of fixed wall time sees more text.
 - `cable_ner.Adam.v1` (optimizer): thinc's Adam with a second learning rate for everything that
   is not the transformer (the NER and senter heads, a CNN tok2vec beside the listener):
   `head_lr_scale` times the schedule's rate. One rate for all is what spaCy does; a rate that
@@ -160,11 +160,11 @@ def _window_sliced(forward):
 _LAYER_INDEX = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
 
-def freeze_lower_layers(hf_model, n_layers: int) -> int:
+def freeze_lower_layers(hf_model, n_layers: int) -> None:
     """Set requires_grad=False on the embeddings and the `n_layers` lowest layers of a Hugging
-    Face model (parameters named `...embeddings...` and `...layer.<i>....` with i < n_layers);
-    return how many layers the model has. thinc's PyTorchShim updates only parameters that have
-    a gradient, so frozen ones keep their pretrained values."""
+    Face model (parameters named `...embeddings...` and `...layer.<i>....` with i < n_layers).
+    thinc's PyTorchShim updates only parameters that have a gradient, so frozen ones keep their
+    pretrained values."""
     params = list(hf_model.named_parameters())
     indices = {int(m.group(1)) for name, _ in params if (m := _LAYER_INDEX.search(name))}
     if not indices or n_layers >= len(indices):
@@ -177,7 +177,6 @@ def freeze_lower_layers(hf_model, n_layers: int) -> int:
         m = _LAYER_INDEX.search(name)
         if "embeddings" in name or (m and int(m.group(1)) < n_layers):
             param.requires_grad_(False)
-    return len(indices)
 
 
 def _concatenate_outputs(outputs):
