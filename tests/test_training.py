@@ -200,3 +200,57 @@ def test_train_trf_features_without_network(name, corpus, transformer_dir, tmp_p
         prefix=(unshare, "-n"),
     )
     check_run(out, ["transformer", "senter", "ner", "cable_metadata"])
+
+
+@pytest.fixture(scope="module")
+def cnn_pipeline(corpus, tmp_path_factory) -> Path:
+    """A CNN pipeline trained long enough on the tiny corpus to predict entities."""
+    out = tmp_path_factory.mktemp("cnn_source")
+    train("cnn.cfg", corpus, out, "--training.max_steps=60", "--training.eval_frequency=30",
+          "--training.optimizer.learn_rate.warmup_steps=1", "--training.dropout=0.0")
+    return out / "model-last"
+
+
+def warm_trf_cnn(corpus: Path, transformer_dir: Path, init_ner, **overrides):
+    from spacy.training.initialize import init_nlp
+    from spacy.util import load_config
+
+    config = load_config(CONFIGS / "trf_cnn.cfg", overrides={
+        "paths.train": str(corpus / "train.spacy"), "paths.dev": str(corpus / "dev"),
+        "paths.transformer": str(transformer_dir), "paths.init_ner": init_ner, **overrides,
+    })  # fmt: skip
+    return init_nlp(config)
+
+
+@pytest.mark.slow
+def test_warm_start_ner_starts_trf_cnn_from_the_cnn(cnn_pipeline, corpus, transformer_dir):
+    """With paths.init_ner, trf_cnn's NER starts as the CNN's: the same entities before any update
+    (the transformer's columns of the projection are zero); and nothing changes without it."""
+    cnn = spacy.load(cnn_pipeline)
+    warm = warm_trf_cnn(corpus, transformer_dir, str(cnn_pipeline), **{
+        "components.ner.model.use_upper": True})  # fmt: skip
+    cold = warm_trf_cnn(corpus, transformer_dir, None, **{"components.ner.model.use_upper": True})
+    texts = [" ".join(words) for words, _ in SENTENCES[1:]] + [
+        "Ambassador Yusuf bin Alawi met the MDC in Tehran on Tuesday ."
+    ]
+
+    def entities(nlp):
+        with nlp.select_pipes(disable=["senter"]):  # trf_cnn's untrained senter would cut them
+            return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
+
+    expected = entities(cnn)
+    assert sum(map(len, expected)) >= 3, expected
+    assert entities(warm) == expected
+    assert entities(cold) != expected
+    ner = warm.get_pipe("ner").model
+    project = ner.get_ref("tok2vec").layers[-1].get_param("W")
+    assert project.shape == (64, 384 + 128)
+    assert not project[:, :384].any() and project[:, 384:].any()
+
+
+@pytest.mark.slow
+def test_warm_start_ner_names_what_does_not_fit(cnn_pipeline, corpus, transformer_dir, tmp_path):
+    with pytest.raises(ValueError, match="use_upper True in the source, False here"):
+        warm_trf_cnn(corpus, transformer_dir, str(cnn_pipeline))
+    with pytest.raises(ValueError, match=f"{tmp_path} is not a trained pipeline"):
+        warm_trf_cnn(corpus, transformer_dir, str(tmp_path))
