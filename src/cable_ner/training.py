@@ -23,6 +23,10 @@
   `head_lr_scale` times the schedule's rate. One rate for all is what spaCy does; a rate that
   suits fine-tuning a pretrained transformer (1e-4) leaves freshly initialised heads learning
   10x slower than the CNN baseline's (1e-3) over a run that is short on a CPU.
+- `cable_ner.warm_start_ner.v1` (`[initialize.after_init]` callback): starts the NER of
+  configs/trf_cnn.cfg from a trained configs/cnn.cfg pipeline (`paths.init_ner`), with the
+  CNN's entities before the first update. On the real corpus an hour of training from there
+  did not beat the CNN itself (README "The reference run").
 """
 
 from __future__ import annotations
