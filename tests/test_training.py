@@ -225,7 +225,7 @@ def warm_trf_cnn(corpus: Path, transformer_dir: Path, init_ner, **overrides):
 @pytest.mark.slow
 def test_warm_start_ner_starts_trf_cnn_from_the_cnn(cnn_pipeline, corpus, transformer_dir):
     """With paths.init_ner, trf_cnn's NER starts as the CNN's: the same entities before any update
-    (the transformer's columns of the projection are zero); and nothing changes without it."""
+    (the transformer's columns of the projection are zero); a cold start does not."""
     cnn = spacy.load(cnn_pipeline)
     warm = warm_trf_cnn(corpus, transformer_dir, str(cnn_pipeline), **{
         "components.ner.model.use_upper": True})  # fmt: skip

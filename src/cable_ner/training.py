@@ -304,7 +304,9 @@ def load_pipeline(path: str):
     import spacy
 
     if not Path(path, "config.cfg").exists():
-        raise ValueError(f"cable_ner.warm_start_ner.v1: {path} is not a trained pipeline (no config.cfg)")
+        raise ValueError(
+            f"cable_ner.warm_start_ner.v1: {path} is not a trained pipeline (no config.cfg)"
+        )
     return spacy.load(path)
 
 
@@ -318,36 +320,34 @@ def copy_cnn_into_ner(source, nlp) -> None:
     if set(source_ner.move_names) != set(target_ner.move_names):
         raise ValueError(f"{where}: NER actions differ: {source_ner.move_names} in the source, "
                          f"{target_ner.move_names} here")  # fmt: skip
-    # The same actions may be numbered in another order (labels are numbered as the training
-    # data shows them); the copied output rows follow the source's numbering, so take it.
-    moves = source_ner.moves.to_bytes(exclude=["strings"])
-    target_ner.moves.from_bytes(moves, exclude=["strings"])
+    upper = [ner.model.attrs["has_upper"] for ner in (source_ner, target_ner)]
+    if upper[0] != upper[1]:
+        raise ValueError(f"{where}: the NER heads differ (use_upper {upper[0]} in the source, "
+                         f"{upper[1]} here): set [components.ner.model] "
+                         "as configs/cnn.cfg does")  # fmt: skip
     cnn = source.get_pipe("tok2vec").model
     features, project = ner_branches(target_ner.model)
     branch = next((layer for layer in features.layers if layer.name == cnn.name), None)
     if branch is None:
         raise ValueError(f"{where}: the NER has no branch shaped like the source's tok2vec "
                          f"({cnn.name[:60]}...)")  # fmt: skip
-    copy_weights(cnn, branch, "the CNN branch")
-    start = 0
-    for layer in features.layers[: features.layers.index(branch)]:
-        start += layer.get_dim("nO")
+    start = sum(layer.get_dim("nO") for layer in features.layers[: features.layers.index(branch)])
     width = branch.get_dim("nO")
     source_project = source_ner.model.get_ref("tok2vec").layers[-1]
-    W = project.get_param("W")
     source_W = source_project.get_param("W")
+    W = project.ops.alloc2f(*project.get_param("W").shape)
     if source_W.shape != (W.shape[0], width):
         raise ValueError(f"{where}: projection {source_W.shape} in the source, the CNN branch "
                          f"here needs {(W.shape[0], width)}")  # fmt: skip
-    W = W * 0
+
+    # The same actions may be numbered in another order (labels are numbered as the training
+    # data shows them); the copied output rows follow the source's numbering, so take it.
+    target_ner.moves.from_bytes(source_ner.moves.to_bytes(exclude=["strings"]), exclude=["strings"])
+    copy_weights(cnn, branch, "the CNN branch")
     W[:, start : start + width] = source_W
     project.set_param("W", W)
     project.set_param("b", source_project.get_param("b").copy())
-    head = [("has_upper", model.attrs["has_upper"]) for model in (source_ner.model, target_ner.model)]
-    if head[0] != head[1]:
-        raise ValueError(f"{where}: the NER heads differ (use_upper {head[0][1]} in the source, "
-                         f"{head[1][1]} here); set [components.ner.model] like configs/cnn.cfg's")  # fmt: skip
-    for ref in ("lower", "upper") if head[0][1] else ("lower",):
+    for ref in ("lower", "upper") if upper[0] else ("lower",):
         copy_weights(source_ner.model.get_ref(ref), target_ner.model.get_ref(ref), f"'{ref}'")
 
 
