@@ -280,7 +280,10 @@ def create_throughput_logger(path: str):
     return setup
 
 
-@registry.callbacks("cable_ner.warm_start_ner.v1")
+WARM_START = "cable_ner.warm_start_ner.v1"
+
+
+@registry.callbacks(WARM_START)
 def create_warm_start_ner(path: str | None = None):
     """`[initialize.after_init]`: start the NER of a transformer + CNN config (configs/trf_cnn.cfg)
     from a trained CNN pipeline (configs/cnn.cfg) at `path`; null does nothing.
@@ -305,31 +308,30 @@ def load_pipeline(path: str):
 
     if not Path(path, "config.cfg").exists():
         raise ValueError(
-            f"cable_ner.warm_start_ner.v1: {path} is not a trained pipeline (no config.cfg)"
+            f"{WARM_START}: {path} is not a trained pipeline (no config.cfg)"
         )
     return spacy.load(path)
 
 
 def copy_cnn_into_ner(source, nlp) -> None:
     """The weight copy of `cable_ner.warm_start_ner.v1` (see there)."""
-    where = "cable_ner.warm_start_ner.v1"
     for name, pipeline in (("tok2vec", source), ("ner", source), ("ner", nlp)):
         if name not in pipeline.pipe_names:
-            raise ValueError(f"{where}: no '{name}' component in {pipeline.pipe_names}")
+            raise ValueError(f"{WARM_START}: no '{name}' component in {pipeline.pipe_names}")
     source_ner, target_ner = source.get_pipe("ner"), nlp.get_pipe("ner")
     if set(source_ner.move_names) != set(target_ner.move_names):
-        raise ValueError(f"{where}: NER actions differ: {source_ner.move_names} in the source, "
+        raise ValueError(f"{WARM_START}: NER actions differ: {source_ner.move_names} in the source, "
                          f"{target_ner.move_names} here")  # fmt: skip
     upper = [ner.model.attrs["has_upper"] for ner in (source_ner, target_ner)]
     if upper[0] != upper[1]:
-        raise ValueError(f"{where}: the NER heads differ (use_upper {upper[0]} in the source, "
+        raise ValueError(f"{WARM_START}: the NER heads differ (use_upper {upper[0]} in the source, "
                          f"{upper[1]} here): set [components.ner.model] "
                          "as configs/cnn.cfg does")  # fmt: skip
     cnn = source.get_pipe("tok2vec").model
     features, project = ner_branches(target_ner.model)
     branch = next((layer for layer in features.layers if layer.name == cnn.name), None)
     if branch is None:
-        raise ValueError(f"{where}: the NER has no branch shaped like the source's tok2vec "
+        raise ValueError(f"{WARM_START}: the NER has no branch shaped like the source's tok2vec "
                          f"({cnn.name[:60]}...)")  # fmt: skip
     start = sum(layer.get_dim("nO") for layer in features.layers[: features.layers.index(branch)])
     width = branch.get_dim("nO")
@@ -337,7 +339,7 @@ def copy_cnn_into_ner(source, nlp) -> None:
     source_W = source_project.get_param("W")
     W = project.ops.alloc2f(*project.get_param("W").shape)
     if source_W.shape != (W.shape[0], width):
-        raise ValueError(f"{where}: projection {source_W.shape} in the source, the CNN branch "
+        raise ValueError(f"{WARM_START}: projection {source_W.shape} in the source, the CNN branch "
                          f"here needs {(W.shape[0], width)}")  # fmt: skip
 
     # The same actions may be numbered in another order (labels are numbered as the training
@@ -360,7 +362,7 @@ def copy_weights(source, target, what: str) -> None:
         for model in (source, target)
     ]  # fmt: skip
     if shapes[0] != shapes[1]:
-        raise ValueError(f"cable_ner.warm_start_ner.v1: {what} has other weights in the source: "
+        raise ValueError(f"{WARM_START}: {what} has other weights in the source: "
                          f"{shapes[0][:4]}... against {shapes[1][:4]}...")  # fmt: skip
     target.from_bytes(source.to_bytes())
 
@@ -369,7 +371,7 @@ def ner_branches(model):
     """A parser model's feature layer (`concatenate` of its tok2vec branches) and projection."""
     tok2vec = model.get_ref("tok2vec")
     features, project = tok2vec.layers[0], tok2vec.layers[-1]
-    if not features.name.count("|") or not project.name == "linear":
-        raise ValueError("cable_ner.warm_start_ner.v1: the NER's tok2vec is not a concatenate of "
+    if "|" not in features.name or project.name != "linear":
+        raise ValueError(f"{WARM_START}: the NER's tok2vec is not a concatenate of "
                          f"branches followed by a projection: {tok2vec.name[:80]}")  # fmt: skip
     return features, project
