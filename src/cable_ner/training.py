@@ -320,8 +320,8 @@ def copy_cnn_into_ner(source, nlp) -> None:
             raise ValueError(f"{WARM_START}: no '{name}' component in {pipeline.pipe_names}")
     source_ner, target_ner = source.get_pipe("ner"), nlp.get_pipe("ner")
     if set(source_ner.move_names) != set(target_ner.move_names):
-        raise ValueError(f"{WARM_START}: NER actions differ: {source_ner.move_names} in the source, "
-                         f"{target_ner.move_names} here")  # fmt: skip
+        raise ValueError(f"{WARM_START}: NER actions differ: {source_ner.move_names} in the "
+                         f"source, {target_ner.move_names} here")  # fmt: skip
     upper = [ner.model.attrs["has_upper"] for ner in (source_ner, target_ner)]
     if upper[0] != upper[1]:
         raise ValueError(f"{WARM_START}: the NER heads differ (use_upper {upper[0]} in the source, "
