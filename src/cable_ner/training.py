@@ -297,20 +297,14 @@ def create_warm_start_ner(path: str | None = None):
     def warm_start(nlp):
         if path is None:
             return nlp
-        copy_cnn_into_ner(load_pipeline(path), nlp)
+        if not Path(path, "config.cfg").exists():
+            raise ValueError(f"{WARM_START}: {path} is not a trained pipeline (no config.cfg)")
+        import spacy
+
+        copy_cnn_into_ner(spacy.load(path), nlp)
         return nlp
 
     return warm_start
-
-
-def load_pipeline(path: str):
-    import spacy
-
-    if not Path(path, "config.cfg").exists():
-        raise ValueError(
-            f"{WARM_START}: {path} is not a trained pipeline (no config.cfg)"
-        )
-    return spacy.load(path)
 
 
 def copy_cnn_into_ner(source, nlp) -> None:
