@@ -131,11 +131,37 @@ def test_transformer_model_freezes_the_lower_layers_in_training(transformer_dir)
     assert with_grad and not with_grad & frozen
     assert {name.split(".")[2] for name in with_grad if name.startswith("encoder.")} == {"4", "5"}
 
-    for bad in (-1, 6):
+    for bad in (-1, 7):
         with pytest.raises(ValueError, match="frozen_layers"):
             wrong = make(str(transformer_dir), get_spans, frozen_layers=bad)
             wrong.initialize()
             wrong.begin_update([doc])
+
+
+@pytest.mark.slow
+def test_transformer_model_frozen_whole_trains_nothing(transformer_dir):
+    """frozen_layers=6, all of MiniLM's layers: a training pass is the inference pass (the same
+    vectors, sliced by max_windows, no torch graph), and its backprop gives no parameter a
+    gradient."""
+    get_spans = spacy.registry.get("span_getters", "spacy-transformers.strided_spans.v1")(
+        window=4, stride=4
+    )
+    make = spacy.registry.get("architectures", "cable_ner.TransformerModel.v1")
+    doc = spacy.blank("en")("The ambassador met the foreign minister in Muscat on Monday .")
+    model = make(str(transformer_dir), get_spans, {"use_fast": True}, {}, max_windows=2,
+                 frozen_layers=6)  # fmt: skip
+    model.initialize()
+    predicted = model.predict([doc]).model_output.last_hidden_state
+    output, backprop = model.begin_update([doc])
+    trained = output.model_output.last_hidden_state
+    assert len(predicted) == 3 and not trained.requires_grad  # 3 windows, in slices of 2
+    numpy.testing.assert_allclose(trained.numpy(), predicted.numpy(), atol=1e-5)
+    hf = model.layers[0].shims[0]._model
+    flags = {name: p.requires_grad for name, p in hf.named_parameters()}
+    assert not any(flag for name, flag in flags.items() if not name.startswith("pooler."))
+    output.model_output.last_hidden_state = trained + 1.0  # any gradient: it must go nowhere
+    assert backprop(output) == [doc]
+    assert all(p.grad is None for p in hf.parameters())
 
 
 def test_throughput_logger_writes_words_per_second_and_peak_rss(tmp_path):

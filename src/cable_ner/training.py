@@ -17,7 +17,9 @@
   are spacy-transformers' own. `frozen_layers` N > 0 trains only the layers above the N lowest
   (and never the embeddings): PyTorch then builds no backward graph below layer N, so a
   training step costs less (`frozen_layers` 3 made a configs/trf.cfg step 1.46x faster on one
-  core, `scripts/benchmark_train_step.py`), and a run of fixed wall time sees more text.
+  core, `scripts/benchmark_train_step.py`), and a run of fixed wall time sees more text. N equal
+  to the number of layers trains none: a training pass is then the (sliced) inference pass, and
+  only the heads and the layers beside the listener learn.
 - `cable_ner.Adam.v1` (optimizer): thinc's Adam with a second learning rate for everything that
   is not the transformer (the NER and senter heads, a CNN tok2vec beside the listener):
   `head_lr_scale` times the schedule's rate. One rate for all is what spaCy does; a rate that
@@ -142,16 +144,21 @@ def _window_sliced(forward):
 
     def sliced_forward(model, wordpieces, is_train):
         max_windows = model.attrs["max_windows"]
+        frozen_all = False
         if is_train and model.attrs.get("frozen_layers", 0):
             # At each training pass, not at init: the Hugging Face model is only there after
             # initialize() or from_disk(); this is a flag per parameter, cheap to set again.
-            freeze_lower_layers(model.shims[0]._model, model.attrs["frozen_layers"])
-        if is_train or len(wordpieces) <= max_windows:
+            frozen_all = freeze_lower_layers(model.shims[0]._model, model.attrs["frozen_layers"])
+        if not frozen_all and (is_train or len(wordpieces) <= max_windows):
             return forward(model, wordpieces, is_train)
         outputs = [
             forward(model, wordpieces[i : i + max_windows], False)[0]
             for i in range(0, len(wordpieces), max_windows)
         ]
+        if frozen_all:
+            # Nothing trains: a training pass is an inference pass (no torch graph), and the
+            # gradient from the listeners stops here, like the input converter's (lambda dX: []).
+            return _concatenate_outputs(outputs), lambda _: []
 
         def backprop(_):
             raise ValueError("cable_ner.TransformerModel.v1: no backprop through an inference pass")
@@ -164,23 +171,23 @@ def _window_sliced(forward):
 _LAYER_INDEX = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
 
-def freeze_lower_layers(hf_model, n_layers: int) -> None:
+def freeze_lower_layers(hf_model, n_layers: int) -> bool:
     """Set requires_grad=False on the embeddings and the `n_layers` lowest layers of a Hugging
     Face model (parameters named `...embeddings...` and `...layer.<i>....` with i < n_layers).
     thinc's PyTorchShim updates only parameters that have a gradient, so frozen ones keep their
-    pretrained values."""
+    pretrained values. Returns True when `n_layers` is all of them: nothing trains."""
     params = list(hf_model.named_parameters())
     indices = {int(m.group(1)) for name, _ in params if (m := _LAYER_INDEX.search(name))}
-    if not indices or n_layers >= len(indices):
+    if not indices or n_layers > len(indices):
         raise ValueError(
             f"cable_ner.TransformerModel.v1: frozen_layers={n_layers}, but the transformer has "
-            f"{len(indices)} numbered layers (parameter names like 'encoder.layer.0.*'); at "
-            "least the top one must train"
+            f"{len(indices)} numbered layers (parameter names like 'encoder.layer.0.*')"
         )
     for name, param in params:
         m = _LAYER_INDEX.search(name)
         if "embeddings" in name or (m and int(m.group(1)) < n_layers):
             param.requires_grad_(False)
+    return n_layers == len(indices)
 
 
 def _concatenate_outputs(outputs):
