@@ -16,10 +16,10 @@
   passes are untouched (they need the joint backward pass), and the weights and serialisation
   are spacy-transformers' own. `frozen_layers` N > 0 trains only the layers above the N lowest
   (and never the embeddings): PyTorch then builds no backward graph below layer N, so a
-  training step costs less (`frozen_layers` 3 made a configs/trf.cfg step 1.46x faster on one
-  core, `scripts/benchmark_train_step.py`), and a run of fixed wall time sees more text. N equal
-  to the number of layers trains none: a training pass is then the (sliced) inference pass, and
-  only the heads and the layers beside the listener learn.
+  training step costs less (README "Training", from `scripts/benchmark_train_step.py`), and a
+  run of fixed wall time sees more text. N equal to the number of layers trains none: a training
+  pass is then the (sliced) inference pass, and only the heads and the layers beside the
+  listener learn.
 - `cable_ner.Adam.v1` (optimizer): thinc's Adam with a second learning rate for everything that
   is not the transformer (the NER and senter heads, a CNN tok2vec beside the listener):
   `head_lr_scale` times the schedule's rate. One rate for all is what spaCy does; a rate that
