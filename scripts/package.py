@@ -10,7 +10,7 @@
    would register them twice (E004).
 3. `pip wheel --no-deps` turns that folder into `en_<name>-<version>-py3-none-any.whl`, so neither
    step needs the `build` package or the network (`--no-build-isolation` uses the installed
-   setuptools).
+   setuptools, which must meet pyproject.toml's [build-system]; a build that fails says so).
 
 Install both with `pip install OUTPUT/cable_ner-*.whl OUTPUT/en_<name>-*.whl`; then
 `spacy.load("en_<name>")` works in a fresh process.
@@ -40,6 +40,15 @@ def project_version() -> str:
     return version("cable-ner")
 
 
+def installed(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 @app.command()
 def main(
     model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder"),
@@ -53,7 +62,16 @@ def main(
     output.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     wheel_args = ["--no-deps", "--no-build-isolation", "-q", "-w", str(output)]
-    run(py, "-m", "pip", "wheel", *wheel_args, str(ROOT))
+    try:
+        run(py, "-m", "pip", "wheel", *wheel_args, str(ROOT))
+    except subprocess.CalledProcessError:
+        msg.fail(
+            f"pip could not build the cable-ner wheel from {ROOT} (its output is above). The build "
+            f"uses this environment's setuptools ({installed('setuptools')}), not an isolated "
+            f"one; {ROOT / 'pyproject.toml'} [build-system] says which it needs. Upgrade with "
+            f"`{py} -m pip install -U setuptools` and run this again.",
+            exits=1,
+        )
     ours = project_version()
     meta = json.loads((model / "meta.json").read_text())
     requirement = f"cable-ner{get_minor_version_range(ours)}"

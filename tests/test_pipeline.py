@@ -480,3 +480,24 @@ def test_package_builds_wheels_that_install_and_load(tmp_path):
     assert got["cable_ner"].startswith(site), got["cable_ner"]
     assert got["docs"] == expected
     assert got["docs"][2]["cable"]["reference_id"] == "09DAKAR880"
+
+
+def test_package_names_the_build_requirement_when_the_wheel_build_fails(tmp_path):
+    """The cable-ner wheel is built without isolation, with this environment's setuptools: when
+    that build fails (here a setuptools that cannot be imported, as an old one cannot read the
+    SPDX license), the script says so and which file holds the requirement, and stops there."""
+    fake = tmp_path / "shadow" / "setuptools"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('a setuptools this build cannot use')\n")
+    env = {**os.environ, "PYTHONPATH": str(fake.parent)}
+    script = ROOT / "scripts" / "package.py"
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    said = " ".join(result.stdout.split())  # wasabi wraps its messages at 80 columns
+    assert result.returncode == 1
+    assert "could not build the cable-ner wheel" in said
+    assert f"{ROOT / 'pyproject.toml'} [build-system]" in said
+    assert "pip install -U setuptools" in said
+    assert not list((tmp_path / "out").glob("*.whl"))
