@@ -144,21 +144,19 @@ def _window_sliced(forward):
 
     def sliced_forward(model, wordpieces, is_train):
         max_windows = model.attrs["max_windows"]
-        frozen_all = False
         if is_train and model.attrs.get("frozen_layers", 0):
             # At each training pass, not at init: the Hugging Face model is only there after
             # initialize() or from_disk(); this is a flag per parameter, cheap to set again.
-            frozen_all = freeze_lower_layers(model.shims[0]._model, model.attrs["frozen_layers"])
-        if not frozen_all and (is_train or len(wordpieces) <= max_windows):
+            if freeze_lower_layers(model.shims[0]._model, model.attrs["frozen_layers"]):
+                # Nothing trains: a training pass is an inference pass (no torch graph), and the
+                # gradient from the listeners stops here, like the input converter's (dX: []).
+                return sliced_forward(model, wordpieces, False)[0], lambda _: []
+        if is_train or len(wordpieces) <= max_windows:
             return forward(model, wordpieces, is_train)
         outputs = [
             forward(model, wordpieces[i : i + max_windows], False)[0]
             for i in range(0, len(wordpieces), max_windows)
         ]
-        if frozen_all:
-            # Nothing trains: a training pass is an inference pass (no torch graph), and the
-            # gradient from the listeners stops here, like the input converter's (lambda dX: []).
-            return _concatenate_outputs(outputs), lambda _: []
 
         def backprop(_):
             raise ValueError("cable_ner.TransformerModel.v1: no backprop through an inference pass")
