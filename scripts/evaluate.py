@@ -28,10 +28,12 @@ from wasabi import msg
 from cable_ner import report, scoring
 from cable_ner.gold import (
     GoldError,
+    cached,
     filtered_tagger_predict,
     load_gold,
     pipeline_predict,
     score_against_gold,
+    silver_vs_gold,
     tagger_predict,
 )
 
@@ -56,13 +58,22 @@ def score_gold(nlp, gold: Path, cables_dir: Path | None) -> dict:
         cables = load_gold(gold, cables_dir)
     except (GoldError, OSError) as err:
         return {"skipped": f"the gold cables are not in {cables_dir}: {err}"}
-    systems = {"model": score_against_gold(cables, pipeline_predict(nlp)),
+    model = cached(pipeline_predict(nlp))
+    systems = {"model": score_against_gold(cables, model),
                "tagger": score_against_gold(cables, tagger_predict(cables))}  # fmt: skip
     filtered = filtered_tagger_predict(cables)
     if filtered is not None:
         systems["tagger + filters"] = score_against_gold(cables, filtered)
+    # The silver the splits are scored against is the filtered tagger's (the converter's).
+    against_silver = silver_vs_gold(
+        cables,
+        filtered or tagger_predict(cables),
+        "tagger + filters" if filtered else "tagger",
+        model,
+    )
     n = sum(len(c.entities) for c in cables)
-    return {"gold": str(gold), "n_cables": len(cables), "n_entities": n, "systems": systems}
+    return {"gold": str(gold), "n_cables": len(cables), "n_entities": n, "systems": systems,
+            "silver_vs_gold": against_silver}  # fmt: skip
 
 
 @app.command()

@@ -19,12 +19,15 @@ import typer
 
 from cable_ner.gold import (
     GOLD_LABELS,
+    cached,
     filtered_tagger_predict,
     load_gold,
     pipeline_predict,
     score_against_gold,
+    silver_vs_gold,
     tagger_predict,
 )
+from cable_ner.report import silver_vs_gold_md
 
 ROOT = Path(__file__).resolve().parents[1]
 app = typer.Typer(add_completion=False)
@@ -74,22 +77,33 @@ def main(
     filtered = filtered_tagger_predict(cables)
     if filtered is not None:
         results["tagger + silver filters"] = score_against_gold(cables, filtered)
+    predict = None
     if model is not None:
         import spacy
 
-        nlp = spacy.load(model)
-        results[f"model {model.name}"] = score_against_gold(cables, pipeline_predict(nlp))
+        predict = cached(pipeline_predict(spacy.load(model)))
+        results[f"model {model.name}"] = score_against_gold(cables, predict)
+    against_silver = silver_vs_gold(cables, filtered or tagger_predict(cables),
+                                    "tagger + silver filters" if filtered else "tagger as is",
+                                    predict)  # fmt: skip
     n = sum(len(c.entities) for c in cables)
     typer.echo(
         f"Gold: {len(cables)} cables, {n} body entities ({gold}); scores are against "
         "hand-corrected gold, bodies only.\n"
     )
     typer.echo(table(results))
+    typer.echo("\n" + "\n".join(silver_vs_gold_md(against_silver)))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(
             json.dumps(
-                {"gold": str(gold), "n_cables": len(cables), "n_entities": n, "systems": results},
+                {
+                    "gold": str(gold),
+                    "n_cables": len(cables),
+                    "n_entities": n,
+                    "systems": results,
+                    "silver_vs_gold": against_silver,
+                },
                 indent=2,
             )
             + "\n",

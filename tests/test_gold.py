@@ -8,19 +8,28 @@ from pathlib import Path
 
 import pytest
 import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from spacy.scorer import Scorer
 from spacy.training import Example
 
 from cable_ner.gold import (
+    SILVER_GOLD_KINDS,
     GoldCable,
     GoldError,
+    filtered_tagger_predict,
     gold_pins,
+    gold_predict,
     load_gold,
+    min_copied_share,
     read_gold_records,
     score_against_gold,
+    silver_against_gold,
+    silver_vs_gold,
     tagger_predict,
     text_sha256,
 )
+from cable_ner.report import silver_vs_gold_md
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "gold" / "gold.jsonl"
@@ -199,3 +208,111 @@ def test_scorer_arithmetic_on_a_hand_made_case():
     # all right -> 1.0; nothing predicted -> recall 0
     assert score_against_gold([cable], lambda t: [smith, mfa, muscat])["ents_f"] == 1.0
     assert score_against_gold([cable], lambda t: [])["ents_r"] == 0.0
+
+
+# ----------------------------------------------------------------- silver judged by the gold layer
+
+SG_TEXT = "Ambassador Smith met the MFA , the S/NF office and Omani and Iraqi officials in Muscat ."
+
+
+def _span(word: str, label: str, text: str = SG_TEXT) -> tuple[int, int, str]:
+    start = text.index(word)
+    return (start, start + len(word), label)
+
+
+SG_GOLD = [_span("Smith", "PER"), _span("MFA", "ORG"), _span("Omani", "MISC"),
+           _span("Iraqi", "MISC"), _span("Muscat", "LOC")]  # fmt: skip
+SG_SILVER = [_span("Smith", "PER"), _span("MFA", "ORG"), _span("S/NF", "ORG"),
+             _span("Omani", "LOC"), _span("Muscat", "LOC")]  # fmt: skip
+SG_CANDIDATES = sorted(set(SG_GOLD) | set(SG_SILVER) | {_span("officials", "PER")})
+
+
+def _sg_cable(entities=SG_GOLD) -> GoldCable:
+    body_start = len("Ambassador ")
+    return GoldCable("00TEST2", Path("00TEST2.txt"), SG_TEXT, body_start, list(entities))
+
+
+def test_silver_against_gold_counts_every_kind_on_a_hand_made_case():
+    predicted = [
+        _span("Smith", "PER"),  # silver and gold: agreed_right
+        _span("S/NF", "ORG"),  # silver only: a copied tagger error
+        _span("Iraqi", "MISC"),  # gold only: right, a silver false positive
+        _span("officials", "PER"),  # neither
+        _span("Omani", "MISC"),  # gold only; its silver LOC is then a tagger error avoided
+    ]  # MFA (silver and gold) not predicted: a real miss
+    result = silver_against_gold([_sg_cable()], lambda t: predicted, lambda t: SG_SILVER)
+    assert result["counts"] == {"agreed_right": 1, "agreed_wrong": 1, "extra_right": 2,
+                                "extra_wrong": 1, "missed_wrong": 1, "missed_right": 2}  # fmt: skip
+    assert set(result["counts"]) == set(SILVER_GOLD_KINDS)
+    assert (result["n_silver"], result["n_gold"]) == (5, 5)
+    # silver: 2 of 5 predictions, 2 of 5 silver entities; 3 of its 6 silver errors are right
+    assert result["silver_p"] == pytest.approx(2 / 5) and result["silver_r"] == pytest.approx(2 / 5)
+    assert result["silver_errors_right"] == pytest.approx(3 / 6)
+    # Smith, MFA, Muscat of the 5 silver entities are right: a gold-equal system's silver F
+    assert result["silver_precision"] == pytest.approx(3 / 5)
+    assert result["gold_silver_f"] == pytest.approx(2 * 3 / (5 + 5))
+    # the silver F is spaCy's F of the predictions against the silver labels as reference
+    spacy_f = score_against_gold([_sg_cable(SG_SILVER)], lambda t: predicted)["ents_f"]
+    assert result["silver_f"] == pytest.approx(spacy_f)
+
+
+def test_min_copied_share():
+    assert min_copied_share(0.85, 0.675) == pytest.approx(0.175 / 0.325)
+    assert min_copied_share(0.6, 0.675) == 0.0
+    assert min_copied_share(0.85, 1.0) == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.sampled_from(SG_CANDIDATES)))
+def test_no_system_reaches_a_silver_recall_without_copying_the_bound(predicted):
+    """Whatever a system predicts, the tagger errors it copies are at least min_copied_share of
+    the wrong silver entities for the silver recall it gets."""
+    cable = _sg_cable()
+    result = silver_against_gold([cable], lambda t: sorted(predicted), lambda t: SG_SILVER)
+    perfect = silver_against_gold([cable], gold_predict([cable]), lambda t: SG_SILVER)
+    wrong = perfect["counts"]["missed_wrong"]
+    bound = min_copied_share(result["silver_r"], perfect["silver_precision"])
+    assert result["counts"]["agreed_wrong"] >= bound * wrong - 1e-9
+    assert result["silver_f"] is None or result["silver_f"] <= 1.0
+    # the gold-equal system copies nothing and misses no right silver entity
+    assert perfect["counts"]["agreed_wrong"] == perfect["counts"]["missed_right"] == 0
+
+
+@needs_data
+def test_gold_equal_system_scores_the_tagger_f_on_silver(gold_cables):
+    """F is symmetric: the silver F of gold is the silver labels' F against gold, which
+    score_against_gold computes with spaCy's scorer independently of silver_against_gold."""
+    silver = filtered_tagger_predict(gold_cables)
+    tagger_vs_gold = score_against_gold(gold_cables, silver)
+    split = silver_vs_gold(gold_cables, silver, "tagger + filters")
+    everything = split["gold"]["all"]
+    assert everything["gold_silver_f"] == pytest.approx(tagger_vs_gold["ents_f"])
+    assert everything["silver_precision"] == pytest.approx(tagger_vs_gold["ents_p"])
+    assert everything["silver_f"] == pytest.approx(tagger_vs_gold["ents_f"])
+    assert everything["n_silver"] == sum(tagger_vs_gold["n_pred"].values())
+    assert everything["n_cables"] == len(gold_cables)
+    mixed = [c for c in gold_cables if not c.meta.get("upper_case")]
+    assert split["gold"]["mixed case"]["n_cables"] == len(mixed) < len(gold_cables)
+    assert split["gold"]["mixed case"]["gold_silver_f"] == pytest.approx(
+        score_against_gold(mixed, silver)["ents_f"]
+    )
+    # the tagger is right more often on mixed-case cables, and far from 0.85 on both
+    assert everything["gold_silver_f"] < split["gold"]["mixed case"]["gold_silver_f"] < 0.85
+    md = "\n".join(silver_vs_gold_md(split))
+    assert f"| all ({len(gold_cables)}) | {everything['n_silver']:,} |" in md
+    assert f"{100 * everything['gold_silver_f']:.1f}" in md
+
+
+def test_silver_vs_gold_report_names_the_model_counts():
+    cable = _sg_cable()
+    predicted = [_span("Smith", "PER"), _span("S/NF", "ORG")]
+    split = silver_vs_gold([cable], lambda t: SG_SILVER, "tagger", lambda t: predicted)
+    assert set(split["gold"]) == set(split["model"]) == {"all"}  # no upper-case cable
+    md = "\n".join(silver_vs_gold_md(split))
+    assert "| all (1) | 5 | 60.0 | 60.0 | 62.5% of 2 |" in md  # (0.85 - 0.6) / 0.4
+    assert f"| {SILVER_GOLD_KINDS['agreed_wrong']} | 1 |" in md
+    # silver F 2 * 2 / (2 * 2 + 0 + 3); its silver errors are 3 misses: MFA and Muscat are
+    # real, Omani LOC a tagger error avoided
+    assert "where gold says it is right: 57.1 and 33.3% on all." in md
+    assert "model entities" not in "\n".join(silver_vs_gold_md(dict(split, model={})))
+    assert silver_vs_gold_md(None) == []

@@ -146,6 +146,12 @@ def tagger_predict(gold_cables: Sequence[GoldCable]) -> Predict:
     return lambda text: by_text[text]
 
 
+def gold_predict(gold_cables: Sequence[GoldCable]) -> Predict:
+    """The gold entities themselves: a system that is always right."""
+    by_text = {c.text: list(c.entities) for c in gold_cables}
+    return lambda text: by_text[text]
+
+
 def filtered_tagger_predict(gold_cables: Sequence[GoldCable], filters=None) -> Predict | None:
     """The tagger's labels after the project's documented silver filters, or None if there are none.
 
@@ -255,3 +261,110 @@ def score_against_gold(gold_cables: Sequence[GoldCable], predict: Predict, nlp=N
     Entities starting before a cable's `body_start` are ignored on both sides.
     """
     return score_examples(gold_examples(gold_cables, predict, nlp))
+
+
+def cached(predict: Predict) -> Predict:
+    """`predict` run once per text (a pipeline scored against gold and against silver)."""
+    memo: dict[str, list] = {}
+
+    def run(text: str) -> list:
+        if text not in memo:
+            memo[text] = list(predict(text))
+        return memo[text]
+
+    return run
+
+
+# Where a system's entities stand against silver and gold at once (exact spans, bodies only).
+SILVER_GOLD_KINDS = {
+    "agreed_right": "in silver and gold: agrees with the tagger, and right",
+    "agreed_wrong": "in silver, not gold: a tagger error copied (counts as right on silver)",
+    "extra_right": "in gold, not silver: right, but a false positive on silver",
+    "extra_wrong": "in neither: wrong, and a false positive on silver",
+    "missed_wrong": "a silver entity not predicted that gold rejects: a tagger error avoided, "
+    "but a false negative on silver",
+    "missed_right": "a silver entity not predicted that gold has: a real miss",
+}
+
+
+def silver_against_gold(
+    gold_cables: Sequence[GoldCable], predict: Predict, silver: Predict, nlp=None
+) -> dict:
+    """Split a system's agreement and disagreement with the silver labels by the gold layer.
+
+    On each gold cable's body, the system's, the silver and the gold entities become exact
+    (token start, token end, label) spans, as spaCy's scorer compares them, and every system and
+    silver entity is counted in one of `SILVER_GOLD_KINDS`. From the counts: the system's silver
+    P/R/F here; `silver_errors_right`, the share of its silver errors (false positives and
+    negatives) where gold says the system is right; and, for the silver labels themselves,
+    `silver_precision` (the share of silver entities gold accepts) and `gold_silver_f` (the silver
+    F of a system that equals gold). `min_copied_share` turns `silver_precision` into the least
+    share of the wrong silver entities that any system with a given silver recall predicts.
+    """
+    nlp = nlp or blank_nlp()
+    counts = Counter({kind: 0 for kind in SILVER_GOLD_KINDS})
+    n_silver = n_gold = 0
+    for cable in gold_cables:
+        doc = nlp.make_doc(cable.text)
+
+        def spans(ents, strict: bool, doc=doc, cable=cable) -> set[tuple[int, int, str]]:
+            found = _spans(doc, ents, cable.body_start, strict, cable.reference_id)
+            return {(s.start, s.end, s.label_) for s in found}
+
+        gold = spans(cable.entities, True)
+        sil = spans(silver(cable.text), False)
+        pred = spans(predict(cable.text), False)
+        n_silver += len(sil)
+        n_gold += len(gold)
+        for span in pred:
+            kind = ("agreed_" if span in sil else "extra_") + ("right" if span in gold else "wrong")
+            counts[kind] += 1
+        for span in sil - pred:
+            counts["missed_right" if span in gold else "missed_wrong"] += 1
+    tp = counts["agreed_right"] + counts["agreed_wrong"]
+    fp = counts["extra_right"] + counts["extra_wrong"]
+    fn = counts["missed_right"] + counts["missed_wrong"]
+    silver_right = counts["agreed_right"] + counts["missed_right"]
+    errors, right_errors = fp + fn, counts["extra_right"] + counts["missed_wrong"]
+    return {
+        "counts": dict(counts),
+        "n_silver": n_silver,
+        "n_gold": n_gold,
+        "silver_p": tp / (tp + fp) if tp + fp else None,
+        "silver_r": tp / n_silver if n_silver else None,
+        "silver_f": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None,
+        "silver_errors_right": right_errors / errors if errors else None,
+        "silver_precision": silver_right / n_silver if n_silver else None,
+        "gold_silver_f": 2 * silver_right / (n_silver + n_gold) if n_silver + n_gold else None,
+    }
+
+
+def silver_vs_gold(
+    gold_cables: Sequence[GoldCable],
+    silver: Predict,
+    silver_name: str,
+    predict: Predict | None = None,
+) -> dict:
+    """`silver_against_gold` for a system equal to gold, on all gold cables and on the mixed-case
+    ones (the tagger fails most on upper-case cables), and for `predict` when given ("model", {}
+    without): what the evaluation report and `scripts/score_gold.py` show about silver labels."""
+    groups = {"all": list(gold_cables),
+              "mixed case": [c for c in gold_cables if not c.meta.get("upper_case")]}  # fmt: skip
+    out: dict = {"silver": silver_name, "gold": {}, "model": {}}
+    for name, cables in groups.items():
+        if cables and (name == "all" or len(cables) < len(gold_cables)):
+            out["gold"][name] = dict(silver_against_gold(cables, gold_predict(cables), silver),
+                                     n_cables=len(cables))  # fmt: skip
+            if predict is not None:
+                out["model"][name] = silver_against_gold(cables, predict, silver)
+    return out
+
+
+def min_copied_share(silver_recall: float, silver_precision: float) -> float:
+    """The least share of the silver labels' wrong entities that a system must predict to reach
+    `silver_recall`, when only `silver_precision` of the silver entities are right (on the gold
+    cables): its silver true positives are at most the right silver entities plus the wrong ones
+    it copies, so it copies at least (r - p) / (1 - p) of the wrong ones (0 when r <= p)."""
+    if silver_precision >= 1:
+        return 0.0
+    return max(0.0, (silver_recall - silver_precision) / (1 - silver_precision))

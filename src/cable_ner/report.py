@@ -41,6 +41,7 @@ __all__ = [
     "read_training_log",
     "reference_markdown",
     "render_errors",
+    "silver_vs_gold_md",
     "write_report",
 ]
 
@@ -521,6 +522,44 @@ def _gold_md(gold: dict) -> list[str]:
                  else (v.get("ents_per_type") or {}).get(lab, {}))  # fmt: skip
             cells += [_pct(t.get("p")), _pct(t.get("r")), _pct(t.get("f"))]
         lines.append(f"| {'**all**' if lab == 'ALL' else lab} | " + " | ".join(cells) + " |")
+    return lines + [""] + silver_vs_gold_md(gold.get("silver_vs_gold"))
+
+
+def silver_vs_gold_md(split: dict | None, silver_recall: float = 0.85) -> list[str]:
+    """What the silver labels are worth on the gold cables and, with a "model" entry, the model's
+    silver agreement and errors judged by gold (`cable_ner.gold.silver_vs_gold`)."""
+    if not split:
+        return []
+    from .gold import SILVER_GOLD_KINDS, min_copied_share
+
+    r = _pct(silver_recall)
+    lines = [
+        f"### Silver labels judged by gold ({split['silver']} as silver)", "",
+        "A system equal to the gold layer is scored against the silver labels: its silver F is "
+        "what right entities alone earn there, and any system with silver recall "
+        f"{r} must also predict at least the given share of the wrong silver entities "
+        "(`cable_ner.gold.min_copied_share`).", "",
+        "| cables | silver entities | right (gold agrees) | gold's silver F "
+        f"| copied for silver R {r} |", "|---|---|---|---|---|",
+    ]  # fmt: skip
+    for name, g in split["gold"].items():
+        wrong = g["counts"]["missed_wrong"]
+        copy = min_copied_share(silver_recall, g["silver_precision"])
+        lines.append(f"| {name} ({g['n_cables']}) | {g['n_silver']:,} | "
+                     f"{_pct(g['silver_precision'])} | {_pct(g['gold_silver_f'])} | "
+                     f"{_pct(copy)}% of {wrong:,} |")  # fmt: skip
+    model = split.get("model")
+    if not model:
+        return lines + [""]
+    groups = "; ".join(f"{_pct(m['silver_f'])} and {_pct(m['silver_errors_right'])}% on {name}"
+                       for name, m in model.items())  # fmt: skip
+    lines += [
+        "", "The model's silver F here, and the share of its silver errors where gold says it is "
+        f"right: {groups}.", "",
+        "| model entities and silver entities, all cables | count |", "|---|---|",
+    ]  # fmt: skip
+    counts = model["all"]["counts"]
+    lines += [f"| {why} | {counts[kind]:,} |" for kind, why in SILVER_GOLD_KINDS.items()]
     return lines + [""]
 
 
