@@ -316,3 +316,12 @@ def test_silver_vs_gold_report_names_the_model_counts():
     assert "where gold says it is right: 57.1 and 33.3% on all." in md
     assert "model entities" not in "\n".join(silver_vs_gold_md(dict(split, model={})))
     assert silver_vs_gold_md(None) == []
+
+
+def test_silver_against_gold_refuses_a_silver_f_that_spacy_does_not_give(monkeypatch):
+    import spacy.scorer
+
+    real = spacy.scorer.get_ner_prf
+    monkeypatch.setattr(spacy.scorer, "get_ner_prf", lambda egs: dict(real(egs), ents_f=0.5))
+    with pytest.raises(AssertionError, match="spaCy's 0.5"):
+        silver_against_gold([_sg_cable()], lambda t: SG_SILVER[:2], lambda t: SG_SILVER)

@@ -18,6 +18,7 @@ import pytest
 import spacy
 
 from cable_ner.convert import ConvertOptions, convert
+from cable_ner.gold import SILVER_GOLD_KINDS
 from cable_ner.report import build_reference, compare_rows, plot_compare, read_throughput
 from cable_ner.scoring import reference_examples
 
@@ -159,6 +160,44 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
     assert "| 200 | 2,345 |" in md  # the CNN's training words/s and peak RSS
     assert "trained with `python scripts/train.py configs/cnn.cfg training/cnn`" in md
     assert "12,000 words in 1.0 min" in md
+
+
+def test_gold_section_splits_the_models_silver_errors(run, shared_data, tmp_path):
+    """With the gold cables found, the report splits the model's silver agreement and errors by
+    gold; every model and silver entity lands in one kind, and the right ones are spaCy's gold
+    true positives. score_gold.py prints the same section."""
+    out = tmp_path / "eval"
+    cmd = [
+        sys.executable, str(ROOT / "scripts" / "evaluate.py"), str(run["model"]), str(out),
+        "--test", str(run["tmp"] / "corpus" / "test.spacy"), "--gold", str(ROOT / "gold" /
+        "gold.jsonl"), "--gold-cables-dir", str(shared_data / "cables" / "annotated"),
+        "--n-bootstrap", "50",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    gold = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["gold"]
+    split, scores = gold["silver_vs_gold"], gold["systems"]["model"]
+    assert split["silver"] == "tagger + filters"
+    model, c = split["model"]["all"], split["model"]["all"]["counts"]
+    n_pred = sum(scores["n_pred"].values())
+    assert c["agreed_right"] + c["agreed_wrong"] + c["extra_right"] + c["extra_wrong"] == n_pred
+    silver_total = c["agreed_right"] + c["agreed_wrong"] + c["missed_right"] + c["missed_wrong"]
+    assert silver_total == model["n_silver"] == split["gold"]["all"]["n_silver"] > 0
+    assert c["agreed_right"] + c["extra_right"] == round(scores["ents_p"] * n_pred) > 0
+    assert model["n_gold"] == gold["n_entities"]
+    assert split["gold"]["all"]["gold_silver_f"] == pytest.approx(
+        gold["systems"]["tagger + filters"]["ents_f"]
+    )
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "### Silver labels judged by gold (tagger + filters as silver)" in md
+    assert f"| {SILVER_GOLD_KINDS['agreed_wrong']} | {c['agreed_wrong']:,} |" in md
+    printed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "score_gold.py"), "--model", str(run["model"]),
+         "--cables-dir", str(shared_data / "cables" / "annotated")],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr[-3000:]
+    assert f"| {SILVER_GOLD_KINDS['agreed_wrong']} | {c['agreed_wrong']:,} |" in printed.stdout
 
 
 def test_read_throughput(tmp_path):

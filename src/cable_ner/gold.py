@@ -300,20 +300,24 @@ def silver_against_gold(
     `silver_precision` (the share of silver entities gold accepts) and `gold_silver_f` (the silver
     F of a system that equals gold). `min_copied_share` turns `silver_precision` into the least
     share of the wrong silver entities that any system with a given silver recall predicts.
+    The silver F is checked against spaCy's `get_ner_prf` on the same spans (AssertionError).
     """
+    from spacy.scorer import get_ner_prf
+    from spacy.training import Example
+
     nlp = nlp or blank_nlp()
     counts = Counter({kind: 0 for kind in SILVER_GOLD_KINDS})
     n_silver = n_gold = 0
+    against_silver = []  # (predicted, silver as reference): spaCy's silver F, to check ours
     for cable in gold_cables:
-        doc = nlp.make_doc(cable.text)
-
-        def spans(ents, strict: bool, doc=doc, cable=cable) -> set[tuple[int, int, str]]:
-            found = _spans(doc, ents, cable.body_start, strict, cable.reference_id)
-            return {(s.start, s.end, s.label_) for s in found}
-
-        gold = spans(cable.entities, True)
-        sil = spans(silver(cable.text), False)
-        pred = spans(predict(cable.text), False)
+        docs = []
+        for ents, strict in ((cable.entities, True), (silver(cable.text), False),
+                             (predict(cable.text), False)):  # fmt: skip
+            doc = nlp.make_doc(cable.text)
+            doc.ents = _spans(doc, ents, cable.body_start, strict, cable.reference_id)
+            docs.append(doc)
+        gold, sil, pred = ({(e.start, e.end, e.label_) for e in doc.ents} for doc in docs)
+        against_silver.append(Example(docs[2], docs[1]))
         n_silver += len(sil)
         n_gold += len(gold)
         for span in pred:
@@ -326,13 +330,17 @@ def silver_against_gold(
     fn = counts["missed_right"] + counts["missed_wrong"]
     silver_right = counts["agreed_right"] + counts["missed_right"]
     errors, right_errors = fp + fn, counts["extra_right"] + counts["missed_wrong"]
+    silver_f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+    spacy_f = get_ner_prf(against_silver)["ents_f"]
+    if tp + fp + fn and abs(silver_f - spacy_f) > 1e-9:
+        raise AssertionError(f"silver F {silver_f!r} != spaCy's {spacy_f!r} on the same spans")
     return {
         "counts": dict(counts),
         "n_silver": n_silver,
         "n_gold": n_gold,
         "silver_p": tp / (tp + fp) if tp + fp else None,
         "silver_r": tp / n_silver if n_silver else None,
-        "silver_f": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None,
+        "silver_f": silver_f,
         "silver_errors_right": right_errors / errors if errors else None,
         "silver_precision": silver_right / n_silver if n_silver else None,
         "gold_silver_f": 2 * silver_right / (n_silver + n_gold) if n_silver + n_gold else None,
