@@ -325,3 +325,12 @@ def test_silver_against_gold_refuses_a_silver_f_that_spacy_does_not_give(monkeyp
     monkeypatch.setattr(spacy.scorer, "get_ner_prf", lambda egs: dict(real(egs), ents_f=0.5))
     with pytest.raises(AssertionError, match="spaCy's 0.5"):
         silver_against_gold([_sg_cable()], lambda t: SG_SILVER[:2], lambda t: SG_SILVER)
+
+
+def test_silver_vs_gold_report_without_silver_entities():
+    """A cable with no silver entity: no share to copy, no crash, the gold's silver F is 0."""
+    split = silver_vs_gold([_sg_cable()], lambda t: [], "tagger", lambda t: [])
+    assert split["gold"]["all"]["silver_precision"] is None
+    md = "\n".join(silver_vs_gold_md(split))
+    assert "| all (1) | 0 | – | 0.0 | –% of 0 |" in md
+    assert "right: – and –% on all." in md
