@@ -14,6 +14,7 @@ and the old tagger's own labels are scored against it side by side.
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 import sys
@@ -28,7 +29,6 @@ from wasabi import msg
 from cable_ner import report, scoring
 from cable_ner.gold import (
     GoldError,
-    cached,
     filtered_tagger_predict,
     load_gold,
     pipeline_predict,
@@ -58,7 +58,7 @@ def score_gold(nlp, gold: Path, cables_dir: Path | None) -> dict:
         cables = load_gold(gold, cables_dir)
     except (GoldError, OSError) as err:
         return {"skipped": f"the gold cables are not in {cables_dir}: {err}"}
-    model = cached(pipeline_predict(nlp))
+    model = functools.cache(pipeline_predict(nlp))  # runs once per cable: gold, then silver
     systems = {"model": score_against_gold(cables, model),
                "tagger": score_against_gold(cables, tagger_predict(cables))}  # fmt: skip
     filtered = filtered_tagger_predict(cables)

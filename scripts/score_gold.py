@@ -12,6 +12,7 @@ project's silver filters (cable_ner.filters, when present), and the pipeline giv
 # ruff: noqa: B008 (typer declares options in argument defaults)
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -19,7 +20,6 @@ import typer
 
 from cable_ner.gold import (
     GOLD_LABELS,
-    cached,
     filtered_tagger_predict,
     load_gold,
     pipeline_predict,
@@ -81,7 +81,7 @@ def main(
     if model is not None:
         import spacy
 
-        predict = cached(pipeline_predict(spacy.load(model)))
+        predict = functools.cache(pipeline_predict(spacy.load(model)))
         results[f"model {model.name}"] = score_against_gold(cables, predict)
     against_silver = silver_vs_gold(cables, filtered or tagger_predict(cables),
                                     "tagger + silver filters" if filtered else "tagger as is",

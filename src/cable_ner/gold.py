@@ -263,18 +263,6 @@ def score_against_gold(gold_cables: Sequence[GoldCable], predict: Predict, nlp=N
     return score_examples(gold_examples(gold_cables, predict, nlp))
 
 
-def cached(predict: Predict) -> Predict:
-    """`predict` run once per text (a pipeline scored against gold and against silver)."""
-    memo: dict[str, list] = {}
-
-    def run(text: str) -> list:
-        if text not in memo:
-            memo[text] = list(predict(text))
-        return memo[text]
-
-    return run
-
-
 # Where a system's entities stand against silver and gold at once (exact spans, bodies only).
 SILVER_GOLD_KINDS = {
     "agreed_right": "in silver and gold: agrees with the tagger, and right",
@@ -305,19 +293,15 @@ def silver_against_gold(
     from spacy.scorer import get_ner_prf
     from spacy.training import Example
 
-    nlp = nlp or blank_nlp()
     counts = Counter({kind: 0 for kind in SILVER_GOLD_KINDS})
     n_silver = n_gold = 0
     against_silver = []  # (predicted, silver as reference): spaCy's silver F, to check ours
-    for cable in gold_cables:
-        docs = []
-        for ents, strict in ((cable.entities, True), (silver(cable.text), False),
-                             (predict(cable.text), False)):  # fmt: skip
-            doc = nlp.make_doc(cable.text)
-            doc.ents = _spans(doc, ents, cable.body_start, strict, cable.reference_id)
-            docs.append(doc)
+    model_egs = gold_examples(gold_cables, predict, nlp)
+    silver_egs = gold_examples(gold_cables, silver, nlp)
+    for model_eg, silver_eg in zip(model_egs, silver_egs, strict=True):
+        docs = (model_eg.reference, silver_eg.predicted, model_eg.predicted)
         gold, sil, pred = ({(e.start, e.end, e.label_) for e in doc.ents} for doc in docs)
-        against_silver.append(Example(docs[2], docs[1]))
+        against_silver.append(Example(model_eg.predicted, silver_eg.predicted))
         n_silver += len(sil)
         n_gold += len(gold)
         for span in pred:

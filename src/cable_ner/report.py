@@ -547,7 +547,7 @@ def silver_vs_gold_md(split: dict | None, silver_recall: float = 0.85) -> list[s
         precision = g["silver_precision"]  # None: no silver entity on these cables
         copy = None if precision is None else min_copied_share(silver_recall, precision)
         lines.append(f"| {name} ({g['n_cables']}) | {g['n_silver']:,} | "
-                     f"{_pct(g['silver_precision'])} | {_pct(g['gold_silver_f'])} | "
+                     f"{_pct(precision)} | {_pct(g['gold_silver_f'])} | "
                      f"{_pct(copy)}% of {wrong:,} |")  # fmt: skip
     model = split.get("model")
     if not model:
