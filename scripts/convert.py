@@ -12,22 +12,24 @@ from tqdm import tqdm  # noqa: E402
 from wasabi import msg  # noqa: E402
 
 from cable_ner.convert import SPLITS, ConvertOptions, convert  # noqa: E402
-from cable_ner.gold import GoldError, gold_pins  # noqa: E402
+from cable_ner.gold import GoldError, gold_pins, gold_train_labels  # noqa: E402
 from cable_ner.reader import iter_sources  # noqa: E402
 
 app = typer.Typer(add_completion=False)
 
 
-def read_pins(path: Path) -> frozenset[str]:
-    """Reference ids (and text hashes) to pin to test: the gold .jsonl or one id per line."""
+def read_pins(path: Path) -> tuple[frozenset[str], dict]:
+    """Reference ids (and text hashes) to pin to test, and the gold train cables' labels: from the
+    gold .jsonl (its test and dev cables are pinned, its train cables trained on with their gold
+    labels) or from a file of one id per line (pinned)."""
     if path.suffix == ".jsonl":
         try:
-            pins = gold_pins(path)
+            pins, train = gold_pins(path), gold_train_labels(path)
         except GoldError as err:
             msg.fail(str(err), exits=1)
-        return frozenset(pins) | frozenset(pins.values())
+        return frozenset(pins) | frozenset(pins.values()), train
     lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return frozenset(line for line in lines if line and not line.startswith("#"))
+    return frozenset(line for line in lines if line and not line.startswith("#")), {}
 
 
 @app.command()
@@ -35,7 +37,10 @@ def main(
     inputs: list[str] = typer.Argument(..., help="Cable files, folders, globs or .gz files"),
     output: Path = typer.Option(Path("corpus"), "--output", "-o", help="Output folder"),
     split: str = typer.Option("0.8,0.1,0.1", help="train,dev,test fractions"),
-    pin_test: Path = typer.Option(None, help="Gold .jsonl or id list: cables forced into test"),
+    pin_test: Path = typer.Option(
+        None, help="Gold .jsonl (test/dev cables pinned to test, train cables with gold labels) "
+        "or a list of ids to pin to test"
+    ),
     filters: str = typer.Option(None, help="Silver filter rules (JSON); 'none' to keep all"),
     raw_dir: str = typer.Option("", help="Project the entities onto these raw twins' text"),
     max_sentence_tokens: int = typer.Option(128, help="Split longer sentences (tokens)"),
@@ -56,9 +61,11 @@ def main(
         total = sum(1 for _ in iter_sources(inputs))
     except FileNotFoundError as err:
         msg.fail(str(err), exits=1)
+    pins, gold_train = read_pins(pin_test) if pin_test else (frozenset(), {})
     options = ConvertOptions(
         split=fractions,
-        pins=read_pins(pin_test) if pin_test else frozenset(),
+        pins=pins,
+        gold_train=gold_train,
         filters=filters,
         max_sentence_tokens=max_sentence_tokens,
         raw_dir=str(raw) if raw else None,
@@ -89,6 +96,8 @@ def print_report(report: dict, output: Path) -> None:
             msg.text(f"  {row['file']}{line}: {row['reason']}")
     if report["filtered"]:
         msg.table(list(report["filtered"].items()), header=("filtered rule/label", "entities"))
+    if report["gold_train"]:
+        msg.text(f"gold train cables in train with their gold labels: {len(report['gold_train'])}")
     cov = report["header_coverage"]
     msg.text("header coverage: " + ", ".join(f"{k} {v:.1%}" for k, v in cov.items()))
     if report["projection"]:

@@ -27,15 +27,7 @@ from tqdm import tqdm
 from wasabi import msg
 
 from cable_ner import report, scoring
-from cable_ner.gold import (
-    GoldError,
-    filtered_tagger_predict,
-    load_gold,
-    pipeline_predict,
-    score_against_gold,
-    silver_vs_gold,
-    tagger_predict,
-)
+from cable_ner.gold import GOLD_SPLITS, GoldError, gold_report, load_gold, pipeline_predict
 
 app = typer.Typer(add_completion=False)
 
@@ -51,29 +43,17 @@ def score_split(nlp, examples, n_bootstrap: int, desc: str) -> tuple[dict, list]
     return result, scored
 
 
-def score_gold(nlp, gold: Path, cables_dir: Path | None) -> dict:
+def score_gold(nlp, gold: Path, cables_dir: Path | None, split: str, n_bootstrap: int) -> dict:
     if cables_dir is None:
         return {"skipped": "no --gold-cables-dir given"}
     try:
-        cables = load_gold(gold, cables_dir)
+        cables = load_gold(gold, cables_dir, split)
     except (GoldError, OSError) as err:
         return {"skipped": f"the gold cables are not in {cables_dir}: {err}"}
+    if not cables:
+        return {"skipped": f"{gold} has no {split} cables"}
     model = functools.cache(pipeline_predict(nlp))  # runs once per cable: gold, then silver
-    systems = {"model": score_against_gold(cables, model),
-               "tagger": score_against_gold(cables, tagger_predict(cables))}  # fmt: skip
-    filtered = filtered_tagger_predict(cables)
-    if filtered is not None:
-        systems["tagger + filters"] = score_against_gold(cables, filtered)
-    # The silver the splits are scored against is the filtered tagger's (the converter's).
-    against_silver = silver_vs_gold(
-        cables,
-        filtered or tagger_predict(cables),
-        "tagger + filters" if filtered else "tagger",
-        model,
-    )
-    n = sum(len(c.entities) for c in cables)
-    return {"gold": str(gold), "n_cables": len(cables), "n_entities": n, "systems": systems,
-            "silver_vs_gold": against_silver}  # fmt: skip
+    return {"gold": str(gold), **gold_report(cables, model, split, n_bootstrap)}
 
 
 @app.command()
@@ -88,6 +68,9 @@ def main(
     filters: str = typer.Option("none", help="Silver filters for --reference-dir (none|FILE)"),
     gold: Path = typer.Option(Path("gold/gold.jsonl"), help="The gold standoff layer"),
     gold_cables_dir: Path | None = typer.Option(None, help="The corpus the gold layer refers to"),
+    gold_split: str = typer.Option(
+        "test", help=f"The gold split to score ({', '.join(GOLD_SPLITS)}, all)"
+    ),
     log: Path | None = typer.Option(None, help="The training log (ConsoleLogger log.jsonl)"),
     compare_dir: Path | None = typer.Option(None, help="Put DIR/*/eval/metrics.json beside"),
     name: str | None = typer.Option(None, help="Config name (default: from training/<name>/)"),
@@ -118,7 +101,7 @@ def main(
     for split, (path, refs) in sources.items():
         splits[split], examples[split] = score_split(nlp, refs, n_bootstrap, split)
         splits[split]["reference"] = str(path)
-    gold_result = score_gold(nlp, gold, gold_cables_dir)
+    gold_result = score_gold(nlp, gold, gold_cables_dir, gold_split, n_bootstrap)
     if "skipped" in gold_result:
         notes.append(f"Gold layer not scored: {gold_result['skipped']}")
         msg.warn(notes[-1])
@@ -141,15 +124,9 @@ def main(
              for k in ("ents_p", "ents_r", "ents_f")), scoring_ci(s))
             for split, s in splits.items()]  # fmt: skip
     for system, s in (gold_result.get("systems") or {}).items():
-        rows.append(
-            (
-                f"gold: {system}",
-                gold_result["n_cables"],
-                gold_result["n_entities"],
-                *(f"{100 * (s[k] or 0):.1f}" for k in ("ents_p", "ents_r", "ents_f")),
-                "",
-            )
-        )
+        rows.append((f"gold {gold_split}: {system}", s["n_cables"], s["n_gold"],
+                     *(f"{100 * (s[k] or 0):.1f}" for k in ("ents_p", "ents_r", "ents_f")),
+                     scoring_ci(s)))  # fmt: skip
     msg.table(rows, header=("", "cables", "gold ents", "P", "R", "F", "F 95% CI"), divider=True)
     msg.good(f"wrote {', '.join(sorted(written))} to {output_dir}")
 

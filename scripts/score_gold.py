@@ -1,12 +1,13 @@
 """Score the old tagger's labels (and optionally a trained spaCy pipeline) against the gold layer.
 
-    python scripts/score_gold.py [--model training/model-best] [--gold gold/gold.jsonl]
-        [--cables-dir ../shared/data/cables/annotated] [--output metrics.json]
+    python scripts/score_gold.py [--model training/model-best] [--split test|dev|train|all]
+        [--gold gold/gold.jsonl] [--cables-dir ../shared/data/cables/annotated] [--output FILE]
 
-Prints overall and per-label P/R/F for: the tagger's silver labels as they stand, the same after the
-project's silver filters (cable_ner.filters, when present), and the pipeline given with --model
-(`nlp(text)` on each cable's clean text). Only cable bodies are scored; the numbers are spaCy's own
-(`spacy.scorer.get_ner_prf` over Examples), see cable_ner.gold.
+Prints P/R/F overall and per label, with a bootstrap interval over cables, for the tagger's silver
+labels as they stand, the same after the project's silver filters, and the pipeline given with
+--model (`nlp(text)` on each cable's clean text), on the gold test cables unless --split says
+otherwise; mixed-case and upper-case cables beside each other. Only cable bodies are scored; the
+numbers are spaCy's own scorer's (`cable_ner.gold.gold_report`, which evaluate.py reports too).
 """
 
 # ruff: noqa: B008 (typer declares options in argument defaults)
@@ -20,12 +21,11 @@ import typer
 
 from cable_ner.gold import (
     GOLD_LABELS,
-    filtered_tagger_predict,
+    GOLD_SPLITS,
+    GoldError,
+    gold_report,
     load_gold,
     pipeline_predict,
-    score_against_gold,
-    silver_vs_gold,
-    tagger_predict,
 )
 from cable_ner.report import silver_vs_gold_md
 
@@ -62,53 +62,59 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
+def _ci(r: dict) -> str:
+    ci = (r.get("ci") or {}).get("ents_f")
+    return f"{100 * ci[0]:.1f}-{100 * ci[1]:.1f}" if ci else "-"
+
+
+def summary(result: dict) -> str:
+    """One line per system: F with its interval, on all cables and by case."""
+    rows = []
+    for name, r in result["systems"].items():
+        cases = "; ".join(
+            f"{case} F {_fmt(c['ents_f']).strip()} ({_ci(c)}, {c['n_cables']} cables)"
+            for case, c in r["by_case"].items()
+        )
+        rows.append(f"{name:<18} F {_fmt(r['ents_f']).strip()} (95% CI {_ci(r)}); {cases}")
+    return "\n".join(rows)
+
+
 @app.command()
 def main(
     model: Path | None = typer.Option(None, help="A trained spaCy pipeline to score as well"),
+    split: str = typer.Option("test", help=f"Gold split to score: {', '.join(GOLD_SPLITS)}, all"),
     gold: Path = typer.Option(ROOT / "gold" / "gold.jsonl", help="The gold standoff layer"),
     cables_dir: Path = typer.Option(
         ROOT.parent / "shared" / "data" / "cables" / "annotated",
         help="The bracketed corpus the gold layer refers to",
     ),
+    n_bootstrap: int = typer.Option(1000, help="Bootstrap resamples for the intervals"),
     output: Path | None = typer.Option(None, help="Write all scores as JSON here"),
 ) -> None:
-    cables = load_gold(gold, cables_dir)
-    results = {"tagger (silver as is)": score_against_gold(cables, tagger_predict(cables))}
-    filtered = filtered_tagger_predict(cables)
-    if filtered is not None:
-        results["tagger + silver filters"] = score_against_gold(cables, filtered)
+    """Score the tagger (and --model) against the hand-corrected gold layer."""
+    try:
+        cables = load_gold(gold, cables_dir, split)
+    except (GoldError, OSError) as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(1) from err
     predict = None
     if model is not None:
         import spacy
 
         predict = functools.cache(pipeline_predict(spacy.load(model)))
-        results[f"model {model.name}"] = score_against_gold(cables, predict)
-    against_silver = silver_vs_gold(cables, filtered or tagger_predict(cables),
-                                    "tagger + silver filters" if filtered else "tagger as is",
-                                    predict)  # fmt: skip
-    n = sum(len(c.entities) for c in cables)
+    result = gold_report(cables, predict, split, n_bootstrap)
     typer.echo(
-        f"Gold: {len(cables)} cables, {n} body entities ({gold}); scores are against "
-        "hand-corrected gold, bodies only.\n"
+        f"Gold {split}: {result['n_cables']} cables ({result['n_upper_case']} upper case), "
+        f"{result['n_entities']} body entities ({gold}); scores are against hand-corrected "
+        "gold, bodies only.\n"
     )
-    typer.echo(table(results))
-    typer.echo("\n" + "\n".join(silver_vs_gold_md(against_silver)))
+    typer.echo(table(result["systems"]))
+    typer.echo("\n" + summary(result))
+    typer.echo("\n" + "\n".join(silver_vs_gold_md(result["silver_vs_gold"])))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(
-            json.dumps(
-                {
-                    "gold": str(gold),
-                    "n_cables": len(cables),
-                    "n_entities": n,
-                    "systems": results,
-                    "silver_vs_gold": against_silver,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        result["gold"] = str(gold)
+        output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         typer.echo(f"\nwrote {output}")
 
 

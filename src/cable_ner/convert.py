@@ -44,6 +44,9 @@ HEADER_FIELDS = (
 class ConvertOptions:
     split: tuple[float, float, float] = DEFAULT_SPLIT
     pins: frozenset[str] = frozenset()  # reference ids or text hashes pinned to test
+    # sha256 of a gold train cable's clean text -> its gold body entities: trained on with these
+    # labels only (the silver ones are dropped), in the train split, whatever its hash says
+    gold_train: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
     filters: str | None = None  # path of a filter file; None = the packaged default
     max_sentence_tokens: int = MAX_SENTENCE_TOKENS
     raw_dir: str | None = None  # project entities onto the natural text of these raw twins
@@ -262,10 +265,11 @@ def project_spans(
 
 
 def project_onto_raw(
-    tagged: CableRecord, raw: CableRecord
+    tagged: CableRecord, raw: CableRecord, entities: list[tuple[int, int, str]] | None = None
 ) -> tuple[list[tuple[int, int, str]], list[tuple[int, int]], int]:
-    """Silver entities and sentences of a tagged cable, moved onto its raw twin's text."""
-    ents = tagged.entities
+    """Entities (default: the silver ones) and sentences of a tagged cable, moved onto its raw
+    twin's text."""
+    ents = tagged.entities if entities is None else entities
     projected = project_spans(tagged.text, raw.text, [(s, e) for s, e, _ in ents])
     entities = [(p[0], p[1], e[2]) for p, e in zip(projected, ents, strict=True) if p is not None]
     sents = [p for p in project_spans(tagged.text, raw.text, tagged.sentences or []) if p]
@@ -339,26 +343,33 @@ def _convert_one(
         return {"skipped": record.to_dict()}
     digest = record.text_hash()
     ref = record.reference_id
+    sha256 = hashlib.sha256(record.text.encode("utf-8")).hexdigest()
     pinned = bool(options.pins) and (
-        ref in options.pins
-        or digest in options.pins
-        or hashlib.sha256(record.text.encode("utf-8")).hexdigest() in options.pins
+        ref in options.pins or digest in options.pins or sha256 in options.pins
     )
-    split = "test" if pinned else assign_split(digest, options.split)
+    gold = options.gold_train.get(sha256)
+    if pinned or gold is not None:
+        split = "test" if pinned else "train"
+    else:
+        split = assign_split(digest, options.split)
+    # a gold train cable: its gold labels, which no silver filter touches
+    entities, rules = (gold, []) if gold is not None else (None, _worker["rules"])
     extra = {}
     try:
         if options.raw_dir:
             raw = read_cable(Source(source.name, Path(options.raw_dir) / source.path.name), "raw")
             if isinstance(raw, Skipped):
                 return {"skipped": {**raw.to_dict(), "reason": f"raw twin: {raw.reason}"}}
-            entities, sentences, lost = project_onto_raw(record, raw)
+            entities, sentences, lost = project_onto_raw(record, raw, entities)
             doc, stats = record_to_doc(
-                raw, vocab, _worker["rules"], options.max_sentence_tokens,
+                raw, vocab, rules, options.max_sentence_tokens,
                 tokenizer=tokenizer, entities=entities, sentences=sentences,
             )  # fmt: skip
             stats.projected, stats.unprojected = len(entities), lost
         else:
-            doc, stats = record_to_doc(record, vocab, _worker["rules"], options.max_sentence_tokens)
+            doc, stats = record_to_doc(
+                record, vocab, rules, options.max_sentence_tokens, entities=entities
+            )
     except Exception as err:  # a bug must not lose the file silently: report it with the file
         return {"skipped": Skipped(source.name, f"conversion failed: {err!r}").to_dict()}
     bins[split].add(doc)
@@ -372,6 +383,7 @@ def _convert_one(
         "hash": digest,
         "split": split,
         "pinned": pinned,
+        "gold_train": gold is not None,
         "stats": stats,
         **extra,
     }
@@ -438,6 +450,7 @@ class _Report:
         self.totals = DocStats()
         self.coverage: Counter = Counter()
         self.pinned: list[str] = []
+        self.gold_train: list[str] = []
         self.shards: Counter = Counter()
 
     def add(self, result: _ChunkResult) -> None:
@@ -454,6 +467,8 @@ class _Report:
                 self.duplicates.append({"file": row["file"], "duplicate_of": first})
             if row["pinned"]:
                 self.pinned.append(row["reference_id"] or row["file"])
+            if row["gold_train"]:
+                self.gold_train.append(row["reference_id"] or row["file"])
             st: DocStats = row["stats"]
             split = self.per_split[row["split"]]
             split["cables"] += 1
@@ -489,6 +504,7 @@ class _Report:
             "skipped_files": self.skipped,
             "duplicates": self.duplicates,
             "pinned_to_test": sorted(self.pinned),
+            "gold_train": sorted(self.gold_train),
             "splits": {s: dict(self.per_split[s]) for s in SPLITS},
             "shards": dict(self.shards),
             "tokens": t.tokens,
@@ -514,6 +530,7 @@ class _Report:
                 "max_sentence_tokens": self.options.max_sentence_tokens,
                 "raw_dir": self.options.raw_dir,
                 "pins": len(self.options.pins),
+                "gold_train": len(self.options.gold_train),
             },
         }
 

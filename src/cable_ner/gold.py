@@ -35,6 +35,7 @@ Span = tuple[int, int, str]
 Predict = Callable[[str], Iterable[Sequence]]
 
 GOLD_LABELS = ("PER", "LOC", "ORG", "MISC")
+GOLD_SPLITS = ("train", "dev", "test")
 
 
 class GoldError(ValueError):
@@ -85,19 +86,52 @@ def read_gold_records(path: str | Path | None = None) -> list[dict]:
 
 
 def gold_pins(path: str | Path | None = None) -> dict[str, str]:
-    """reference_id -> text_sha256 of the gold cables (the converter pins them to test)."""
-    return {rec["reference_id"]: rec["text_sha256"] for rec in read_gold_records(path)}
+    """reference_id -> text_sha256 of the gold test and dev cables (the converter pins them to
+    silver test, so nothing is trained or chosen on them)."""
+    splits = gold_splits(path)
+    return {**splits["test"], **splits["dev"]}
 
 
-def load_gold(path: str | Path | None, cables_dir: str | Path) -> list[GoldCable]:
+def record_split(rec: dict) -> str:
+    """A record's gold split; the layer's first cables were made for testing and have none."""
+    return rec.get("split", "test")
+
+
+def gold_splits(path: str | Path | None = None) -> dict[str, dict[str, str]]:
+    """split -> {reference_id: text_sha256}: what the converter keeps out of silver training
+    (test, dev) and trains on with gold labels (train)."""
+    out: dict[str, dict[str, str]] = {s: {} for s in GOLD_SPLITS}
+    for rec in read_gold_records(path):
+        out[record_split(rec)][rec["reference_id"]] = rec["text_sha256"]
+    return out
+
+
+def gold_train_labels(path: str | Path | None = None) -> dict[str, list[Span]]:
+    """text_sha256 -> body entities of the gold train cables: the converter trains on these
+    labels in place of the tagger's."""
+    return {
+        rec["text_sha256"]: [(int(s), int(e), str(lab)) for s, e, lab in rec["entities"]]
+        for rec in read_gold_records(path)
+        if record_split(rec) == "train"
+    }
+
+
+def load_gold(
+    path: str | Path | None, cables_dir: str | Path, split: str | None = None
+) -> list[GoldCable]:
     """Read the gold standoff layer and attach it to the corpus cables it refers to.
 
+    `split` keeps one gold split (`train`, `dev`, `test`); None or "all" keeps every cable.
     Each `<reference_id>.txt` in `cables_dir` is parsed with `markup.parse_markup`; its clean text
     must hash to the record's `text_sha256`, otherwise a GoldError names the id and the file.
     """
+    if split not in (None, "all", *GOLD_SPLITS):
+        raise GoldError(f"unknown gold split {split!r}: one of {', '.join(GOLD_SPLITS)} or all")
     cables_dir = Path(cables_dir)
     out = []
     for rec in read_gold_records(path):
+        if split not in (None, "all") and record_split(rec) != split:
+            continue
         rid = rec["reference_id"]
         file = cables_dir / f"{rid}.txt"
         if not file.is_file():
@@ -152,23 +186,18 @@ def gold_predict(gold_cables: Sequence[GoldCable]) -> Predict:
     return lambda text: by_text[text]
 
 
-def filtered_tagger_predict(gold_cables: Sequence[GoldCable], filters=None) -> Predict | None:
-    """The tagger's labels after the project's documented silver filters, or None if there are none.
-
-    `filters` is a list of `cable_ner.filters.FilterRule` (default: the shipped rules).
+def filtered_tagger_predict(gold_cables: Sequence[GoldCable], filters=None) -> Predict:
+    """The tagger's labels after the project's documented silver filters (what the converter
+    trains on). `filters` is a list of `cable_ner.filters.FilterRule` (default: the shipped rules).
     """
-    try:
-        from . import filters as filters_mod
-    except ImportError:
-        return None
-    rules = filters_mod.load_filters() if filters is None else filters
-    by_text = {}
-    for c in gold_cables:
-        by_text[c.text] = [
-            (s, e, label)
-            for s, e, label in c.silver
-            if filters_mod.match_filter(rules, c.text[s:e], label) is None
-        ]
+    from .filters import load_filters, match_filter
+
+    rules = load_filters() if filters is None else filters
+    by_text = {
+        c.text: [(s, e, lab) for s, e, lab in c.silver
+                 if match_filter(rules, c.text[s:e], lab) is None]
+        for c in gold_cables
+    }  # fmt: skip
     return lambda text: by_text[text]
 
 
@@ -261,6 +290,67 @@ def score_against_gold(gold_cables: Sequence[GoldCable], predict: Predict, nlp=N
     Entities starting before a cable's `body_start` are ignored on both sides.
     """
     return score_examples(gold_examples(gold_cables, predict, nlp))
+
+
+CASES = {"mixed case": False, "upper case": True}
+
+
+def gold_report(
+    gold_cables: Sequence[GoldCable],
+    predict: Predict | None = None,
+    split: str = "test",
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """Every gold score the project reports, for the model (`predict`, when given), the tagger's
+    labels as they stand and after the silver filters: `score_systems`, and the silver labels
+    judged by gold (`silver_vs_gold`, the filtered tagger's being the silver the converter
+    writes). evaluate.py and score_gold.py both report this."""
+    filtered = filtered_tagger_predict(gold_cables)
+    systems = {"model": predict} if predict is not None else {}
+    systems.update({"tagger": tagger_predict(gold_cables), "tagger + filters": filtered})
+    out = score_systems(gold_cables, systems, split, n_bootstrap, seed)
+    out["silver_vs_gold"] = silver_vs_gold(gold_cables, filtered, "tagger + filters", predict)
+    return out
+
+
+def score_systems(
+    gold_cables: Sequence[GoldCable],
+    systems: dict[str, Predict],
+    split: str = "test",
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """For each system, spaCy's P/R/F overall and per label on the gold cables' bodies, a
+    percentile bootstrap interval over cables, and the same for the mixed-case and upper-case
+    cables apart (`by_case`), with how many cables and entities each figure used."""
+    from . import scoring
+
+    groups = {"all": list(gold_cables)}
+    for case, upper in CASES.items():
+        groups[case] = [c for c in gold_cables if bool(c.meta.get("upper_case")) == upper]
+    out: dict = {
+        "split": split,
+        "n_cables": len(gold_cables),
+        "n_entities": sum(len(c.entities) for c in gold_cables),
+        "n_upper_case": len(groups["upper case"]),
+        "systems": {},
+    }
+    for name, predict in systems.items():
+        entry: dict = {}
+        for group, cables in groups.items():
+            if not cables:
+                continue
+            scored = scoring.score_cables(gold_examples(cables, predict))
+            result = scoring.prf(scored)
+            result["ci"] = scoring.bootstrap(scored, n_bootstrap, seed)
+            result["n_cables"] = len(cables)
+            if group == "all":
+                entry.update(result, by_case={})
+            else:
+                entry["by_case"][group] = result
+        out["systems"][name] = entry
+    return out
 
 
 # Where a system's entities stand against silver and gold at once (exact spans, bodies only).

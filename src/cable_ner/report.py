@@ -308,18 +308,27 @@ def config_name(metrics: dict, path: str | Path | None = None) -> str:
 
 
 def compare_rows(metrics_by_name: dict[str, dict]) -> list[dict]:
-    """One row per config: test (and dev) P/R/F, per-label test F, words/s."""
+    """One row per config: gold test P/R/F with its interval, per label and by case (what the
+    project is judged by), then silver test and dev F (a diagnostic), words/s."""
     rows = []
     for name, m in metrics_by_name.items():
         test = m["splits"].get("test") or {}
         dev = m["splits"].get("dev") or {}
+        gold = m.get("gold") or {}
+        model = (gold.get("systems") or {}).get("model") or {}
+        by_case = model.get("by_case") or {}
         rows.append({
-            "config": name, "p": test.get("ents_p"), "r": test.get("ents_r"),
+            "config": name,
+            "gold_split": gold.get("split", "test"), "gold_cables": model.get("n_cables"),
+            "gold_p": model.get("ents_p"), "gold_r": model.get("ents_r"),
+            "gold_f": model.get("ents_f"), "gold_f_ci": (model.get("ci") or {}).get("ents_f"),
+            "gold_per_type_f": {k: v["f"] for k, v in (model.get("ents_per_type") or {}).items()},
+            "gold_case_f": {case: c.get("ents_f") for case, c in by_case.items()},
+            "p": test.get("ents_p"), "r": test.get("ents_r"),
             "f": test.get("ents_f"), "f_ci": (test.get("ci") or {}).get("ents_f"),
             "dev_f": dev.get("ents_f"),
             "per_type_f": {k: v["f"] for k, v in (test.get("ents_per_type") or {}).items()},
             "words_per_second": test.get("words_per_second"),
-            "gold_f": ((m.get("gold") or {}).get("systems") or {}).get("model", {}).get("ents_f"),
             "train_wps": (m.get("training") or {}).get("train_words_per_second"),
             "train_peak_mb": (m.get("training") or {}).get("train_peak_rss_mb"),
         })  # fmt: skip
@@ -327,20 +336,23 @@ def compare_rows(metrics_by_name: dict[str, dict]) -> list[dict]:
 
 
 def _compare_md(rows: Sequence[dict]) -> list[str]:
-    labels = sorted({lab for r in rows for lab in r["per_type_f"]})
+    labels = sorted({lab for r in rows for lab in r["gold_per_type_f"]})
     lines = [
-        "| config | test P | test R | test F (95% CI) | "
-        + " | ".join(f"{x} F" for x in labels)
-        + " | dev F | gold F | words/s | train words/s | train peak MB |",
-        "|---" * (9 + len(labels)) + "|",
+        "| config | gold P | gold R | gold F (95% CI) | "
+        + " | ".join(f"gold {x} F" for x in labels)
+        + " | gold mixed-case F | gold upper-case F | silver test F (95% CI) | silver dev F "
+        "| words/s | train words/s | train peak MB |",
+        "|---" * (12 + len(labels)) + "|",
     ]
     for r in rows:
         wps = f"{r['words_per_second']:,.0f}" if r["words_per_second"] else "–"
         lines.append(
-            f"| {r['config']} | {_pct(r['p'])} | {_pct(r['r'])} | "
-            f"{_pct(r['f'])} ({_ci(r['f_ci'])}) | "
-            + " | ".join(_pct(r["per_type_f"].get(x)) for x in labels)
-            + f" | {_pct(r['dev_f'])} | {_pct(r['gold_f'])} | {wps} | "
+            f"| {r['config']} | {_pct(r['gold_p'])} | {_pct(r['gold_r'])} | "
+            f"**{_pct(r['gold_f'])}** ({_ci(r['gold_f_ci'])}) | "
+            + " | ".join(_pct(r["gold_per_type_f"].get(x)) for x in labels)
+            + f" | {_pct(r['gold_case_f'].get('mixed case'))}"
+            f" | {_pct(r['gold_case_f'].get('upper case'))}"
+            f" | {_pct(r['f'])} ({_ci(r['f_ci'])}) | {_pct(r['dev_f'])} | {wps} | "
             + (f"{r['train_wps']:,.0f} | {r['train_peak_mb']:,} |"
                if r.get("train_wps") else "– | – |")  # fmt: skip
         )
@@ -391,10 +403,15 @@ def build_reference(metrics_files: Iterable[str | Path]) -> dict:
             entry[split]["reference"] = s.get("reference")
         gold = m.get("gold") or {}
         if gold.get("systems"):
-            entry["gold"] = {
-                name: {k: v.get(k) for k in ("ents_p", "ents_r", "ents_f", "ents_per_type")}
+            entry["gold"] = {k: gold.get(k) for k in ("split", "n_cables", "n_entities",
+                                                      "n_upper_case")}  # fmt: skip
+            entry["gold"].update({
+                name: {k: v.get(k) for k in ("ents_p", "ents_r", "ents_f", "ents_per_type", "ci",
+                                             "n_cables", "n_gold")}
+                | {"by_case": {case: {k: c.get(k) for k in ("ents_f", "ci", "n_cables", "n_gold")}
+                               for case, c in (v.get("by_case") or {}).items()}}
                 for name, v in gold["systems"].items()
-            }
+            })  # fmt: skip
         if m.get("training"):
             entry["training"] = {k: v for k, v in m["training"].items() if k != "rows"}
         entry["training_provenance"] = m.get("provenance")
@@ -409,7 +426,10 @@ def reference_markdown(reference: dict) -> str:
     """reports/reference.md: the configs side by side, from reference.json."""
     by_name = {
         name: {"splits": {k: e[k] for k in ("dev", "test") if k in e},
-               "gold": {"systems": e.get("gold") or {}}, "training": e.get("training") or {}}
+               "gold": {**(e.get("gold") or {}),
+                        "systems": {k: v for k, v in (e.get("gold") or {}).items()
+                                    if isinstance(v, dict)}},
+               "training": e.get("training") or {}}
         for name, e in reference["configs"].items()
     }  # fmt: skip
     lines = ["# Reference figures", "",
@@ -507,21 +527,30 @@ def _gold_md(gold: dict) -> list[str]:
     names = list(systems)
     labels = sorted({lab for v in systems.values() for lab in (v.get("ents_per_type") or {})})
     lines += [
-        f"{gold['n_cables']} cables, {gold['n_entities']} gold entities (`{gold['gold']}`), "
-        "bodies only, spaCy's scorer (`cable_ner.gold.score_against_gold`). The tagger's labels "
-        "are the silver training data: a model can only beat them here.",
+        f"Gold {gold.get('split', 'test')} split: {gold['n_cables']} cables "
+        f"({gold.get('n_upper_case', 0)} upper case), {gold['n_entities']} gold entities "
+        f"(`{gold['gold']}`), bodies only, spaCy's scorer (`cable_ner.gold.gold_report`); 95% "
+        "bootstrap intervals over cables. The tagger's labels are the silver training data.",
         "",
-        "| label | " + " | ".join(f"{n} P | {n} R | {n} F" for n in names) + " |",
-        "|---" * (1 + 3 * len(names)) + "|",
+        "| system | P | R | F (95% CI) | "
+        + " | ".join(f"{lab} F" for lab in labels)
+        + " | mixed-case F (cables) | upper-case F (cables) |",
+        "|---" * (6 + len(labels)) + "|",
     ]
-    for lab in [*labels, "ALL"]:
-        cells = []
-        for n in names:
-            v = systems[n]
-            t = ({"p": v["ents_p"], "r": v["ents_r"], "f": v["ents_f"]} if lab == "ALL"
-                 else (v.get("ents_per_type") or {}).get(lab, {}))  # fmt: skip
-            cells += [_pct(t.get("p")), _pct(t.get("r")), _pct(t.get("f"))]
-        lines.append(f"| {'**all**' if lab == 'ALL' else lab} | " + " | ".join(cells) + " |")
+    for n in names:
+        v = systems[n]
+        per = v.get("ents_per_type") or {}
+        cases = []
+        for case in ("mixed case", "upper case"):
+            c = (v.get("by_case") or {}).get(case)
+            cases.append(f"{_pct(c['ents_f'])} ({_ci((c.get('ci') or {}).get('ents_f'))}; "
+                         f"{c['n_cables']})" if c else "–")  # fmt: skip
+        lines.append(
+            f"| {n} | {_pct(v['ents_p'])} | {_pct(v['ents_r'])} | {_pct(v['ents_f'])} "
+            f"({_ci((v.get('ci') or {}).get('ents_f'))}) | "
+            + " | ".join(_pct((per.get(lab) or {}).get("f")) for lab in labels)
+            + f" | {cases[0]} | {cases[1]} |"
+        )
     return lines + [""] + silver_vs_gold_md(gold.get("silver_vs_gold"))
 
 
