@@ -11,19 +11,25 @@ import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.scorer import Scorer
+from spacy.tokens import DocBin
 from spacy.training import Example
 
 from cable_ner.gold import (
+    GOLD_SPLITS,
     SILVER_GOLD_KINDS,
     GoldCable,
     GoldError,
     filtered_tagger_predict,
+    gold_labels,
     gold_pins,
     gold_predict,
+    gold_splits,
     load_gold,
     min_copied_share,
     read_gold_records,
+    record_split,
     score_against_gold,
+    score_systems,
     silver_against_gold,
     silver_vs_gold,
     tagger_predict,
@@ -60,19 +66,75 @@ def test_gold_file_has_no_cable_text():
     assert "text" not in json.dumps(records[0]).replace("text_sha256", "")
 
 
-def test_gold_pins_match_records():
-    pins = gold_pins(GOLD)
-    assert len(pins) == len(read_gold_records(GOLD)) >= 15
+def test_gold_splits_are_disjoint_and_large_enough():
+    records = read_gold_records(GOLD)
+    splits = gold_splits(GOLD)
+    ids = [set(splits[s]) for s in GOLD_SPLITS]
+    assert sum(map(len, ids)) == len(records) == len(set.union(*ids)) >= 160
+    assert sum(len(r["entities"]) for r in records) >= 10_000
+    assert len(splits["test"]) >= 30 and len(splits["dev"]) >= 12 and len(splits["train"]) >= 110
+    train_entities = sum(len(r["entities"]) for r in records if record_split(r) == "train")
+    assert train_entities >= 7_000
+    # the layer's first 17 cables (made before the splits) are all test
+    first = {"89PANAMA8545", "90CAPETOWN97", "04MADRID2303", "10MUSCAT71", "09CAIRO37"}
+    assert first <= set(splits["test"])
+    pins = gold_pins(GOLD)  # what the converter keeps out of silver train and dev
+    assert set(pins) == set(splits["test"]) | set(splits["dev"])
+    assert set(gold_labels(GOLD)) == set(splits["train"].values())
     assert all(len(h) == 64 for h in pins.values())
+
+
+def test_layer_spread_follows_the_draw():
+    """The drawn cables are the layer's new ones, with the draw's split, and upper-case cables
+    are in at least their corpus share."""
+    draw = json.loads((ROOT / "gold" / "sample.json").read_text(encoding="utf-8"))
+    records = {r["reference_id"]: r for r in read_gold_records(GOLD)}
+    drawn = {c["reference_id"]: c for c in draw["cables"]}
+    corrected = set(drawn) & set(records)
+    assert len(corrected) >= 143
+    assert all(records[rid]["split"] == drawn[rid]["split"] for rid in corrected)
+    assert all(records[rid]["text_sha256"] == drawn[rid]["text_sha256"] for rid in corrected)
+    upper = sum(bool(r.get("upper_case")) for r in records.values()) / len(records)
+    assert upper >= draw["corpus"]["upper_case_share"]
+    assert all(records[rid]["doubts"] for rid in corrected), "every corrected cable notes doubts"
 
 
 @needs_data
 def test_gold_loads_against_corpus(gold_cables):
-    assert len(gold_cables) >= 15
-    assert sum(len(c.entities) for c in gold_cables) >= 900
-    pins = gold_pins(GOLD)
+    assert len(gold_cables) >= 160
+    assert sum(len(c.entities) for c in gold_cables) >= 10_000
+    hashes = {r["reference_id"]: r["text_sha256"] for r in read_gold_records(GOLD)}
     for c in gold_cables:
-        assert text_sha256(c.text) == pins[c.reference_id]
+        assert text_sha256(c.text) == hashes[c.reference_id]
+    test = load_gold(GOLD, CABLES, "test")
+    assert {c.reference_id for c in test} == set(gold_splits(GOLD)["test"])
+    with pytest.raises(GoldError, match="unknown gold split"):
+        load_gold(GOLD, CABLES, "holdout")
+
+
+@needs_data
+def test_tagger_f_per_gold_split_is_computed_and_printed(capsys):
+    """The tagger's F against gold on test, dev and the whole layer, from spaCy's scorer."""
+    figures = {}
+    for split in ("test", "dev", "all"):
+        cables = load_gold(GOLD, CABLES, split)
+        result = score_systems(cables, {"tagger": tagger_predict(cables)}, split, n_bootstrap=200)
+        tagger = result["systems"]["tagger"]
+        assert tagger["ents_f"] == pytest.approx(
+            score_against_gold(cables, tagger_predict(cables))["ents_f"]
+        )
+        lo, hi = tagger["ci"]["ents_f"]
+        assert lo <= tagger["ents_f"] <= hi
+        mixed = tagger["by_case"]["mixed case"]
+        assert mixed["n_cables"] + tagger["by_case"].get("upper case", {"n_cables": 0})[
+            "n_cables"
+        ] == len(cables)
+        figures[split] = (tagger["ents_f"], lo, hi, mixed["ents_f"], len(cables))
+        assert 0.4 < tagger["ents_f"] < 0.9  # the tagger is far from the truth
+    with capsys.disabled():
+        for split, (f, lo, hi, mixed, n) in figures.items():
+            print(f"\ntagger against gold {split}: F {100 * f:.1f} ({100 * lo:.1f}-{100 * hi:.1f}),"
+                  f" mixed case {100 * mixed:.1f}, {n} cables")  # fmt: skip
 
 
 @needs_data
@@ -155,20 +217,37 @@ def test_tagger_score_is_computed_and_equals_spacy(gold_cables):
 
 
 @needs_data
-def test_gold_cables_are_pinned_to_test_split(tmp_path):
-    """Pinned by their text hashes alone, every gold cable lands in the converter's test split.
+def test_gold_cables_reach_silver_training_only_with_gold_labels(tmp_path):
+    """Converted by the gold layer's pins, no gold test or dev cable reaches the silver train or
+    dev split, and a gold train cable lands in train with exactly its gold entities.
 
     This also proves that the converter's clean text is the text the gold offsets refer to.
     """
     convert_mod = pytest.importorskip("cable_ner.convert")
     pins = gold_pins(GOLD)
-    options = convert_mod.ConvertOptions(pins=frozenset(pins.values()))
-    files = [CABLES / f"{rid}.txt" for rid in pins]
-    report = convert_mod.convert(files, tmp_path / "corpus", options)
+    train = gold_labels(GOLD)
+    records = read_gold_records(GOLD)
+    some_train = [r for r in records if record_split(r) == "train"][:6]
+    options = convert_mod.ConvertOptions(pins=frozenset(pins.values()), gold=train)
+    files = [CABLES / f"{rid}.txt" for rid in pins] + [
+        CABLES / f"{r['reference_id']}.txt" for r in some_train
+    ]
+    out = tmp_path / "corpus"
+    report = convert_mod.convert(files, out, options)
     assert not report["skipped"], f"the converter skipped gold cables: {report['skipped_files']}"
     assert sorted(report["pinned_to_test"]) == sorted(pins)
     assert report["splits"]["test"]["cables"] == len(pins)
-    assert not report["splits"]["train"].get("cables") and not report["splits"]["dev"].get("cables")
+    assert not report["splits"]["dev"].get("cables")
+    assert report["splits"]["train"]["cables"] == len(some_train)
+    assert sorted(report["gold_labels"]) == sorted(r["reference_id"] for r in some_train)
+    nlp = spacy.blank("en")
+    docs = []
+    for shard in sorted((out / "train.spacy").glob("*.spacy")):
+        docs += list(DocBin().from_disk(shard).get_docs(nlp.vocab))
+    by_id = {d.user_data["cable"]["header"]["reference_id"]: d for d in docs}
+    for rec in some_train:
+        doc = by_id[rec["reference_id"]]
+        assert [[e.start_char, e.end_char, e.label_] for e in doc.ents] == rec["entities"]
 
 
 def test_scorer_arithmetic_on_a_hand_made_case():
