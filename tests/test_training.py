@@ -129,7 +129,11 @@ def check_run(output: Path, components: list[str]) -> None:
     assert not list((output / "wandb").glob("run-*")), "an online wandb run was started"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.cfg")))
+BASE_CONFIGS = sorted(p.name for p in CONFIGS.glob("*.cfg") if not p.stem.endswith("_gold"))
+GOLD_CONFIGS = sorted(p.name for p in CONFIGS.glob("*_gold.cfg"))
+
+
+@pytest.mark.parametrize("name", BASE_CONFIGS)
 def test_config_is_filled(name, tmp_path):
     pytest.importorskip("spacy_transformers")
     filled = tmp_path / name
@@ -202,6 +206,27 @@ def test_train_trf_features_without_network(name, corpus, transformer_dir, tmp_p
     check_run(out, ["transformer", "senter", "ner", "cable_metadata"])
 
 
+def test_gold_stage_configs_source_every_component_of_their_base():
+    """configs/<base>_gold.cfg sources each component of configs/<base>.cfg from paths.source
+    and keeps its tokenizer; everything else it sets is training (corpora, schedule, logging)."""
+    assert GOLD_CONFIGS == ["cnn_gold.cfg", "trf_gold.cfg"]
+    for name in GOLD_CONFIGS:
+        gold = dict_to_dot(Config().from_disk(CONFIGS / name, interpolate=False))
+        base = dict_to_dot(Config().from_disk(CONFIGS / name.replace("_gold", ""),
+                                              interpolate=False))  # fmt: skip
+        assert gold["nlp.pipeline"] == base["nlp.pipeline"]
+        for pipe in base["nlp.pipeline"]:
+            assert gold[f"components.{pipe}.source"] == "${paths.source}"
+            assert not any(k.startswith(f"components.{pipe}.") and not k.endswith(".source")
+                           for k in gold), f"{name}: {pipe} is not only sourced"  # fmt: skip
+        assert {k: v for k, v in gold.items() if k.startswith("nlp.tokenizer")} == {
+            k: v for k, v in base.items() if k.startswith("nlp.tokenizer")
+        }
+        assert gold["paths.train"] == "corpus/gold/train.spacy"
+        assert gold["paths.dev"] == "corpus/gold/dev.spacy"
+        assert gold["training.score_weights.ents_f"] == 1.0
+
+
 @pytest.fixture(scope="module")
 def cnn_pipeline(corpus, tmp_path_factory) -> Path:
     """A CNN pipeline trained long enough on the tiny corpus to predict entities."""
@@ -254,3 +279,16 @@ def test_warm_start_ner_names_what_does_not_fit(cnn_pipeline, corpus, transforme
         warm_trf_cnn(corpus, transformer_dir, str(cnn_pipeline))
     with pytest.raises(ValueError, match=f"{tmp_path} is not a trained pipeline"):
         warm_trf_cnn(corpus, transformer_dir, str(tmp_path))
+
+
+def test_gold_stage_fine_tunes_the_trained_cnn(cnn_pipeline, corpus, tmp_path):
+    """configs/cnn_gold.cfg starts from a trained pipeline (paths.source) and trains it further:
+    the run keeps the pipeline's components and labels, and its weights move from the source's."""
+    out = tmp_path / "gold"
+    train("cnn_gold.cfg", corpus, out, f"--paths.source={cnn_pipeline}",
+          "--training.optimizer.learn_rate.warmup_steps=1")  # fmt: skip
+    check_run(out, ["tok2vec", "ner", "senter", "cable_metadata"])
+    source, tuned = spacy.load(cnn_pipeline), spacy.load(out / "model-last")
+    for name in ("tok2vec", "ner"):
+        assert source.get_pipe(name).to_bytes() != tuned.get_pipe(name).to_bytes(), name
+    assert source.get_pipe("ner").labels == tuned.get_pipe("ner").labels
