@@ -179,7 +179,15 @@ def test_gold_section_splits_the_models_silver_errors(run, shared_data, tmp_path
     split, scores = gold["silver_vs_gold"], gold["systems"]["model"]
     assert split["silver"] == "tagger + filters"
     model, c = split["model"]["all"], split["model"]["all"]["counts"]
-    n_pred = sum(scores["n_pred"].values())
+    n_pred = scores["n_pred"]
+    # gold test by default, with its interval, and mixed and upper case apart
+    assert gold["split"] == "test" and scores["n_cables"] == gold["n_cables"] >= 30
+    lo, hi = scores["ci"]["ents_f"]
+    assert lo <= scores["ents_f"] <= hi
+    cases = scores["by_case"]
+    assert cases["mixed case"]["n_cables"] + cases["upper case"]["n_cables"] == gold["n_cables"]
+    assert cases["upper case"]["n_cables"] == gold["n_upper_case"] > 0
+    assert cases["mixed case"]["n_gold"] + cases["upper case"]["n_gold"] == gold["n_entities"]
     assert c["agreed_right"] + c["agreed_wrong"] + c["extra_right"] + c["extra_wrong"] == n_pred
     silver_total = c["agreed_right"] + c["agreed_wrong"] + c["missed_right"] + c["missed_wrong"]
     assert silver_total == model["n_silver"] == split["gold"]["all"]["n_silver"] > 0
@@ -189,6 +197,8 @@ def test_gold_section_splits_the_models_silver_errors(run, shared_data, tmp_path
         gold["systems"]["tagger + filters"]["ents_f"]
     )
     md = (out / "report.md").read_text(encoding="utf-8")
+    assert f"Gold test split: {gold['n_cables']} cables ({gold['n_upper_case']} upper case)" in md
+    assert f"| model | {100 * scores['ents_p']:.1f} | {100 * scores['ents_r']:.1f} | " in md
     assert "### Silver labels judged by gold (tagger + filters as silver)" in md
     assert f"| {SILVER_GOLD_KINDS['agreed_wrong']} | {c['agreed_wrong']:,} |" in md
     printed = subprocess.run(
@@ -198,6 +208,8 @@ def test_gold_section_splits_the_models_silver_errors(run, shared_data, tmp_path
     )  # fmt: skip
     assert printed.returncode == 0, printed.stderr[-3000:]
     assert f"| {SILVER_GOLD_KINDS['agreed_wrong']} | {c['agreed_wrong']:,} |" in printed.stdout
+    assert f"Gold test: {gold['n_cables']} cables" in printed.stdout
+    assert f"model              F {100 * scores['ents_f']:.1f} (95% CI" in printed.stdout
 
 
 def test_read_throughput(tmp_path):

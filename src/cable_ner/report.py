@@ -435,6 +435,14 @@ def reference_markdown(reference: dict) -> str:
     lines = ["# Reference figures", "",
              "Built by `scripts/reference_report.py` from each config's `eval/metrics.json` "
              "(`spacy project run evaluate`); nothing here is typed by hand.", ""]  # fmt: skip
+    golds = [e["gold"] for e in reference["configs"].values() if e.get("gold")]
+    if golds:
+        g = golds[0]
+        lines += [f"Gold: the hand-corrected gold {g.get('split', 'test')} split, "
+                  f"{g.get('n_cables')} cables ({g.get('n_upper_case')} upper case), "
+                  f"{g.get('n_entities'):,} entities, 95% bootstrap intervals over cables "
+                  "(`gold/README.md`). Silver: the tagger's labels on the silver test split, a "
+                  "diagnostic.", ""]  # fmt: skip
     lines += _compare_md(compare_rows(by_name))
     lines.append("")
     for name, e in reference["configs"].items():
