@@ -12,24 +12,50 @@ from tqdm import tqdm  # noqa: E402
 from wasabi import msg  # noqa: E402
 
 from cable_ner.convert import SPLITS, ConvertOptions, convert  # noqa: E402
-from cable_ner.gold import GoldError, gold_pins, gold_train_labels  # noqa: E402
+from cable_ner.gold import GOLD_SPLITS, GoldError, gold_labels, gold_pins, read_gold_records  # noqa: E402
 from cable_ner.reader import iter_sources  # noqa: E402
 
 app = typer.Typer(add_completion=False)
 
 
-def read_pins(path: Path) -> tuple[frozenset[str], dict]:
-    """Reference ids (and text hashes) to pin to test, and the gold train cables' labels: from the
-    gold .jsonl (its test and dev cables are pinned, its train cables trained on with their gold
-    labels) or from a file of one id per line (pinned)."""
+def read_pins(path: Path, gold_only: bool, gold_train: bool) -> tuple[frozenset[str], dict]:
+    """Reference ids (and text hashes) to pin to test, and the gold cables to convert with their
+    gold labels. From the gold .jsonl: its test and dev cables are pinned, its train cables
+    trained on with their gold labels (pinned too without `gold_train`: a silver corpus that
+    holds out every gold cable); with `gold_only`, every gold cable goes to its own gold split
+    with its gold labels. From a file of one id per line: the ids are pinned."""
     if path.suffix == ".jsonl":
         try:
-            pins, train = gold_pins(path), gold_train_labels(path)
+            if gold_only:
+                return frozenset(), gold_labels(path, GOLD_SPLITS)
+            if not gold_train:
+                pins = {r["reference_id"]: r["text_sha256"] for r in read_gold_records(path)}
+                return frozenset(pins) | frozenset(pins.values()), {}
+            pins = gold_pins(path)
+            return frozenset(pins) | frozenset(pins.values()), gold_labels(path, ("train",))
         except GoldError as err:
             msg.fail(str(err), exits=1)
-        return frozenset(pins) | frozenset(pins.values()), train
+    if gold_only:
+        msg.fail(f"--gold-only needs the gold layer (.jsonl), got {path}", exits=1)
     lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
     return frozenset(line for line in lines if line and not line.startswith("#")), {}
+
+
+def gold_inputs(gold: Path, inputs: list[str]) -> list[str]:
+    """The inputs (files, or files inside the folders and globs given) that are gold cables; a
+    warning names the layer's cables that are not among them, and none at all is an error."""
+    ids = {rec["reference_id"] for rec in read_gold_records(gold)}
+    try:
+        found = {s.stem: str(s.path) for s in iter_sources(inputs) if s.stem in ids}
+    except FileNotFoundError as err:
+        msg.fail(str(err), exits=1)
+    if not found:
+        msg.fail(f"none of the {len(ids)} cables of {gold} is among the inputs", exits=1)
+    missing = sorted(ids - set(found))
+    if missing:
+        msg.warn(f"{len(missing)} of the {len(ids)} gold cables are not among the inputs: "
+                 f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")  # fmt: skip
+    return sorted(found.values())
 
 
 @app.command()
@@ -40,6 +66,14 @@ def main(
     pin_test: Path = typer.Option(
         None, help="Gold .jsonl (test/dev cables pinned to test, train cables with gold labels) "
         "or a list of ids to pin to test"
+    ),
+    gold_only: bool = typer.Option(
+        False, help="Convert only the gold cables of --pin-test, each into its gold split with "
+        "its gold labels (the gold corpus)"
+    ),
+    gold_train: bool = typer.Option(
+        True, help="Train the gold train cables of --pin-test with their gold labels; "
+        "--no-gold-train pins them to test too (a purely silver training split)"
     ),
     filters: str = typer.Option(None, help="Silver filter rules (JSON); 'none' to keep all"),
     raw_dir: str = typer.Option("", help="Project the entities onto these raw twins' text"),
@@ -57,15 +91,19 @@ def main(
     for path in (pin_test, raw):
         if path is not None and not path.exists():
             msg.fail(f"not found: {path}", exits=1)
+    pins, gold = read_pins(pin_test, gold_only, gold_train) if pin_test else (frozenset(), {})
+    if gold_only:
+        if pin_test is None:
+            msg.fail("--gold-only needs --pin-test with the gold layer", exits=1)
+        inputs = gold_inputs(pin_test, inputs)
     try:
         total = sum(1 for _ in iter_sources(inputs))
     except FileNotFoundError as err:
         msg.fail(str(err), exits=1)
-    pins, gold_train = read_pins(pin_test) if pin_test else (frozenset(), {})
     options = ConvertOptions(
         split=fractions,
         pins=pins,
-        gold_train=gold_train,
+        gold=gold,
         filters=filters,
         max_sentence_tokens=max_sentence_tokens,
         raw_dir=str(raw) if raw else None,
@@ -96,8 +134,8 @@ def print_report(report: dict, output: Path) -> None:
             msg.text(f"  {row['file']}{line}: {row['reason']}")
     if report["filtered"]:
         msg.table(list(report["filtered"].items()), header=("filtered rule/label", "entities"))
-    if report["gold_train"]:
-        msg.text(f"gold train cables in train with their gold labels: {len(report['gold_train'])}")
+    if report["gold_labels"]:
+        msg.text(f"cables with their gold labels: {len(report['gold_labels'])}")
     cov = report["header_coverage"]
     msg.text("header coverage: " + ", ".join(f"{k} {v:.1%}" for k, v in cov.items()))
     if report["projection"]:

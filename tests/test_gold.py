@@ -413,3 +413,26 @@ def test_silver_vs_gold_report_without_silver_entities():
     md = "\n".join(silver_vs_gold_md(split))
     assert "| all (1) | 0 | – | 0.0 | –% of 0 |" in md
     assert "right: – and –% on all." in md
+
+
+@needs_data
+def test_convert_script_gold_options(tmp_path):
+    """`--gold-only` writes each gold cable into its own gold split with its gold labels;
+    `--no-gold-train` keeps every gold cable out of silver training."""
+    import subprocess
+    import sys
+
+    records = read_gold_records(GOLD)
+    chosen = {s: [r for r in records if record_split(r) == s][:2] for s in GOLD_SPLITS}
+    files = [str(CABLES / f"{r['reference_id']}.txt") for rs in chosen.values() for r in rs]
+    base = [sys.executable, str(ROOT / "scripts" / "convert.py"), *files, "--pin-test", str(GOLD)]
+    for flag, expected in (("--gold-only", {s: 2 for s in GOLD_SPLITS}),
+                           ("--no-gold-train", {"train": 0, "dev": 0, "test": 6})):  # fmt: skip
+        out = tmp_path / flag.strip("-")
+        run = subprocess.run([*base, "--output", str(out), flag], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        assert {s: report["splits"][s].get("cables", 0) for s in GOLD_SPLITS} == expected
+    report = json.loads((tmp_path / "gold-only" / "report.json").read_text(encoding="utf-8"))
+    n_gold = sum(len(r["entities"]) for rs in chosen.values() for r in rs)
+    assert report["entities_total"] == n_gold and not report["filtered"]
