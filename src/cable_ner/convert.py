@@ -44,9 +44,9 @@ HEADER_FIELDS = (
 class ConvertOptions:
     split: tuple[float, float, float] = DEFAULT_SPLIT
     pins: frozenset[str] = frozenset()  # reference ids or text hashes pinned to test
-    # sha256 of a gold train cable's clean text -> its gold body entities: trained on with these
-    # labels only (the silver ones are dropped), in the train split, whatever its hash says
-    gold_train: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+    # sha256 of a gold cable's clean text -> (split, gold body entities): the cable goes to that
+    # split with these labels only (the silver ones are dropped), whatever its hash says
+    gold: dict[str, tuple[str, list[tuple[int, int, str]]]] = field(default_factory=dict)
     filters: str | None = None  # path of a filter file; None = the packaged default
     max_sentence_tokens: int = MAX_SENTENCE_TOKENS
     raw_dir: str | None = None  # project entities onto the natural text of these raw twins
@@ -347,13 +347,15 @@ def _convert_one(
     pinned = bool(options.pins) and (
         ref in options.pins or digest in options.pins or sha256 in options.pins
     )
-    gold = options.gold_train.get(sha256)
-    if pinned or gold is not None:
-        split = "test" if pinned else "train"
+    gold = options.gold.get(sha256)
+    if pinned:
+        split = "test"
+    elif gold is not None:
+        split = gold[0]
     else:
         split = assign_split(digest, options.split)
-    # a gold train cable: its gold labels, which no silver filter touches
-    entities, rules = (gold, []) if gold is not None else (None, _worker["rules"])
+    # a gold cable: its gold labels, which no silver filter touches
+    entities, rules = (gold[1], []) if gold is not None else (None, _worker["rules"])
     extra = {}
     try:
         if options.raw_dir:
@@ -383,7 +385,7 @@ def _convert_one(
         "hash": digest,
         "split": split,
         "pinned": pinned,
-        "gold_train": gold is not None,
+        "gold": gold is not None,
         "stats": stats,
         **extra,
     }
@@ -450,7 +452,7 @@ class _Report:
         self.totals = DocStats()
         self.coverage: Counter = Counter()
         self.pinned: list[str] = []
-        self.gold_train: list[str] = []
+        self.gold: list[str] = []
         self.shards: Counter = Counter()
 
     def add(self, result: _ChunkResult) -> None:
@@ -467,8 +469,8 @@ class _Report:
                 self.duplicates.append({"file": row["file"], "duplicate_of": first})
             if row["pinned"]:
                 self.pinned.append(row["reference_id"] or row["file"])
-            if row["gold_train"]:
-                self.gold_train.append(row["reference_id"] or row["file"])
+            if row["gold"]:
+                self.gold.append(row["reference_id"] or row["file"])
             st: DocStats = row["stats"]
             split = self.per_split[row["split"]]
             split["cables"] += 1
@@ -504,7 +506,7 @@ class _Report:
             "skipped_files": self.skipped,
             "duplicates": self.duplicates,
             "pinned_to_test": sorted(self.pinned),
-            "gold_train": sorted(self.gold_train),
+            "gold_labels": sorted(self.gold),
             "splits": {s: dict(self.per_split[s]) for s in SPLITS},
             "shards": dict(self.shards),
             "tokens": t.tokens,
@@ -530,7 +532,7 @@ class _Report:
                 "max_sentence_tokens": self.options.max_sentence_tokens,
                 "raw_dir": self.options.raw_dir,
                 "pins": len(self.options.pins),
-                "gold_train": len(self.options.gold_train),
+                "gold": len(self.options.gold),
             },
         }
 

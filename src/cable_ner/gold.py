@@ -1,11 +1,11 @@
-"""The gold evaluation layer: hand-corrected entities for a few shared cables, and scoring.
+"""The gold layer: hand-corrected entities for shared cables in train/dev/test splits, and scoring.
 
 The silver labels in the corpus are the old tagger's guesses; agreement with silver cannot tell a
 better model from one that copies the tagger's mistakes. `gold/gold.jsonl` holds standoff
 annotations, corrected by hand to the project's guidelines (`docs/gold-guidelines.md`), one line
 per cable:
 
-    {"reference_id": "10MUSCAT71", "text_sha256": "...", "body_start": 295,
+    {"reference_id": "10MUSCAT71", "split": "test", "text_sha256": "...", "body_start": 295,
      "entities": [[start, end, "LOC"], ...],
      "doubts": [{"start": .., "end": .., "note": ".."}], ...}
 
@@ -106,13 +106,17 @@ def gold_splits(path: str | Path | None = None) -> dict[str, dict[str, str]]:
     return out
 
 
-def gold_train_labels(path: str | Path | None = None) -> dict[str, list[Span]]:
-    """text_sha256 -> body entities of the gold train cables: the converter trains on these
-    labels in place of the tagger's."""
+def gold_labels(
+    path: str | Path | None = None, splits: Sequence[str] = ("train",)
+) -> dict[str, tuple[str, list[Span]]]:
+    """text_sha256 -> (split, body entities) of the gold cables in `splits`: the converter puts
+    each in its split with these labels in place of the tagger's."""
     return {
-        rec["text_sha256"]: [(int(s), int(e), str(lab)) for s, e, lab in rec["entities"]]
+        rec["text_sha256"]: (
+            record_split(rec), [(int(s), int(e), str(lab)) for s, e, lab in rec["entities"]]
+        )
         for rec in read_gold_records(path)
-        if record_split(rec) == "train"
+        if record_split(rec) in splits
     }
 
 

@@ -29,6 +29,7 @@ from .gold import GOLD_LABELS, GOLD_SPLITS, text_sha256
 from .header import parse_header
 from .markup import ENTITY_CLOSE, Markup, parse_markup
 from .reader import Skipped, Source, read_cable
+from .scoring import is_upper_case
 
 CABLE_ID = re.compile(r"^\d{2}[A-Z]+\d+$")
 _NOTE = re.compile(r"^\s*(?:(\d+)(?:\s*-\s*(\d+))?|(all))\b[^:]*:\s*(.+)$")
@@ -41,11 +42,6 @@ class GoldWorkError(ValueError):
 
 
 # ----------------------------------------------------------------------------- the catalogue
-
-
-def is_upper_case(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return sum(c.isupper() for c in letters) > 0.97 * max(len(letters), 1)
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ def catalogue(cables_dir: str | Path, progress=None) -> tuple[list[CatalogueEntr
                 classification=_class_group(record.header.classification),
                 body_tokens=len(body.split()),
                 silver_body_entities=sum(1 for e in record.entities if e[0] >= body_start),
-                upper_case=is_upper_case(body),
+                upper_case=is_upper_case(record.text, body_start),
                 text_sha256=digest,
             )
         )
@@ -387,7 +383,7 @@ def build_record(corrected: Path, original: Path, split: str, how: str | None = 
         "sbu": header.wikileaks_classification == "UNCLASSIFIED//FOR OFFICIAL USE ONLY",
         "post": header.post,
         "year": rid[:2],
-        "upper_case": is_upper_case(text[body_start:]),
+        "upper_case": is_upper_case(text, body_start),
     }
 
 

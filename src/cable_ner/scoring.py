@@ -179,7 +179,7 @@ def cable_year(reference_id: str | None) -> str:
 
 def is_upper_case(text: str, body_start: int = 0) -> bool:
     """True for a cable written in capitals only: over 97% of the body's letters are upper case
-    (the rule `scripts/build_gold.py` used for the gold layer's `upper_case`)."""
+    (the gold layer's `upper_case`, set by `cable_ner.gold_build`)."""
     letters = [c for c in text[body_start:] if c.isalpha()]
     return sum(c.isupper() for c in letters) > 0.97 * max(len(letters), 1)
 
