@@ -157,6 +157,10 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
     assert written == json.loads(json.dumps(reference))
     md = (tmp_path / "reports" / "reference.md").read_text()
     assert "| ruler |" in md
+    table = [line for line in md.splitlines() if line.startswith("| ")]
+    table += [line for line in md.splitlines() if line.startswith("|---")]
+    assert len({line.count("|") for line in table}) == 1, "ragged table"
+    assert table[0].startswith("| config | gold P | gold R | gold F (95% CI) |")
     assert "| 200 | 2,345 |" in md  # the CNN's training words/s and peak RSS
     assert "trained with `python scripts/train.py configs/cnn.cfg training/cnn`" in md
     assert "12,000 words in 1.0 min" in md

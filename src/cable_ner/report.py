@@ -342,7 +342,7 @@ def _compare_md(rows: Sequence[dict]) -> list[str]:
         + " | ".join(f"gold {x} F" for x in labels)
         + " | gold mixed-case F | gold upper-case F | silver test F (95% CI) | silver dev F "
         "| words/s | train words/s | train peak MB |",
-        "|---" * (12 + len(labels)) + "|",
+        "|---" * (11 + len(labels)) + "|",
     ]
     for r in rows:
         wps = f"{r['words_per_second']:,.0f}" if r["words_per_second"] else "–"
