@@ -30,10 +30,9 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from cable_ner.gold import GOLD_LABELS, read_gold_records
+from cable_ner.gold import GOLD_LABELS, GOLD_SPLITS, read_gold_records, record_split
 from cable_ner.gold_build import (
     CABLE_ID,
-    GOLD_SPLITS,
     GoldWorkError,
     agreement,
     apply_fixes,
@@ -83,7 +82,7 @@ def _scratch_files(work_dir: Path) -> list[Path]:
 
 @app.command()
 def sample(
-    n: int = typer.Option(150, help="Cables to draw (besides those already in the layer)"),
+    n: int = typer.Option(146, help="Cables to draw (besides those already in the layer)"),
     seed: int = typer.Option(17, help="Seed of the draw"),
     upper_share: float = typer.Option(0.05, help="Share of upper-case cables in the draw"),
     test: int = typer.Option(15, help="Drawn cables for gold test (beside the layer's own)"),
@@ -187,7 +186,7 @@ def check(
 def _splits(sample_file: Path, gold: Path) -> dict[str, str]:
     splits = {}
     if gold.is_file():
-        splits.update({r["reference_id"]: r.get("split", "test") for r in read_gold_records(gold)})
+        splits.update({r["reference_id"]: record_split(r) for r in read_gold_records(gold)})
     if sample_file.is_file():
         for c in json.loads(sample_file.read_text(encoding="utf-8"))["cables"]:
             splits[c["reference_id"]] = c["split"]
