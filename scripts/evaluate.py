@@ -85,7 +85,9 @@ def main(
     if not reference_dir and test is None:
         raise typer.BadParameter("give --test or --reference-dir")
     if gold_split not in (*GOLD_SPLITS, "all"):
-        raise typer.BadParameter(f"--gold-split {gold_split!r}: one of {', '.join(GOLD_SPLITS)}, all")
+        raise typer.BadParameter(
+            f"--gold-split {gold_split!r}: one of {', '.join(GOLD_SPLITS)}, all"
+        )
     if reference_dir and not Path(reference_dir).exists():
         raise typer.BadParameter(f"--reference-dir {reference_dir} does not exist")
     nlp = spacy.load(model)
