@@ -337,25 +337,22 @@ def compare_rows(metrics_by_name: dict[str, dict]) -> list[dict]:
 
 def _compare_md(rows: Sequence[dict]) -> list[str]:
     labels = sorted({lab for r in rows for lab in r["gold_per_type_f"]})
-    lines = [
-        "| config | gold P | gold R | gold F (95% CI) | "
-        + " | ".join(f"gold {x} F" for x in labels)
-        + " | gold mixed-case F | gold upper-case F | silver test F (95% CI) | silver dev F "
-        "| words/s | train words/s | train peak MB |",
-        "|---" * (11 + len(labels)) + "|",
-    ]
+    head = ["config", "gold P", "gold R", "gold F (95% CI)", *(f"gold {x} F" for x in labels),
+            "gold mixed-case F", "gold upper-case F", "silver test F (95% CI)", "silver dev F",
+            "words/s", "train words/s", "train peak MB"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for r in rows:
-        wps = f"{r['words_per_second']:,.0f}" if r["words_per_second"] else "–"
-        lines.append(
-            f"| {r['config']} | {_pct(r['gold_p'])} | {_pct(r['gold_r'])} | "
-            f"**{_pct(r['gold_f'])}** ({_ci(r['gold_f_ci'])}) | "
-            + " | ".join(_pct(r["gold_per_type_f"].get(x)) for x in labels)
-            + f" | {_pct(r['gold_case_f'].get('mixed case'))}"
-            f" | {_pct(r['gold_case_f'].get('upper case'))}"
-            f" | {_pct(r['f'])} ({_ci(r['f_ci'])}) | {_pct(r['dev_f'])} | {wps} | "
-            + (f"{r['train_wps']:,.0f} | {r['train_peak_mb']:,} |"
-               if r.get("train_wps") else "– | – |")  # fmt: skip
-        )
+        cells = [
+            r["config"], _pct(r["gold_p"]), _pct(r["gold_r"]),
+            f"**{_pct(r['gold_f'])}** ({_ci(r['gold_f_ci'])})",
+            *(_pct(r["gold_per_type_f"].get(x)) for x in labels),
+            _pct(r["gold_case_f"].get("mixed case")), _pct(r["gold_case_f"].get("upper case")),
+            f"{_pct(r['f'])} ({_ci(r['f_ci'])})", _pct(r["dev_f"]),
+            f"{r['words_per_second']:,.0f}" if r["words_per_second"] else "–",
+            f"{r['train_wps']:,.0f}" if r.get("train_wps") else "–",
+            f"{r['train_peak_mb']:,}" if r.get("train_wps") else "–",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
