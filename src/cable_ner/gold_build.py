@@ -29,7 +29,7 @@ from .gold import GOLD_LABELS, GOLD_SPLITS, text_sha256
 from .header import parse_header
 from .markup import ENTITY_CLOSE, Markup, parse_markup
 from .reader import Skipped, Source, read_cable
-from .scoring import is_upper_case
+from .scoring import cable_year, is_upper_case
 
 CABLE_ID = re.compile(r"^\d{2}[A-Z]+\d+$")
 _NOTE = re.compile(r"^\s*(?:(\d+)(?:\s*-\s*(\d+))?|(all))\b[^:]*:\s*(.+)$")
@@ -54,11 +54,6 @@ class CatalogueEntry:
     silver_body_entities: int
     upper_case: bool
     text_sha256: str
-
-
-def _year(reference_id: str) -> int:
-    yy = int(reference_id[:2])
-    return 1900 + yy if yy >= 60 else 2000 + yy
 
 
 def _class_group(classification: str | None) -> str:
@@ -95,7 +90,7 @@ def catalogue(cables_dir: str | Path, progress=None) -> tuple[list[CatalogueEntr
         entries.append(
             CatalogueEntry(
                 reference_id=path.stem,
-                year=_year(path.stem),
+                year=int(cable_year(path.stem)),
                 post=record.header.post,
                 classification=_class_group(record.header.classification),
                 body_tokens=len(body.split()),
