@@ -1,0 +1,104 @@
+"""Relabel a converted corpus with a trained pipeline (self-training, distillation).
+
+    from cable_ner.relabel import relabel
+    summary = relabel("training/trf_gold/model-best", "corpus/train.spacy",
+                      "corpus_relabelled/train.spacy")
+
+Every doc of the DocBin keeps its words, spaces, sentence starts and user_data (the cable's
+metadata); only its entities are replaced by the pipeline's. The pipeline sees the converter's
+clean text, token for token, with the converter's sentence starts (its own senter does not run),
+so the relabelled corpus has exactly the splits, cables and sentences of the input. This is the
+training-data counterpart of the annotate job, which reads raw cables and writes records.
+
+The summary counts docs and entities per label before and after, and the silver F of the new
+labels against the old ones (a diagnostic of how far the labeller departs from its input).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+
+# components that would overwrite what the converter decided, or need a raw cable
+SKIP = ("senter", "parser", "cable_metadata", "release_memory", "doc_cleaner")
+
+
+def _fresh(nlp: Language, doc: Doc) -> Doc:
+    """The doc's tokens and sentence starts, without entities, in the pipeline's vocab."""
+    return Doc(
+        nlp.vocab,
+        words=[t.text for t in doc],
+        spaces=[bool(t.whitespace_) for t in doc],
+        sent_starts=[t.is_sent_start for t in doc],
+    )
+
+
+def relabel_docs(nlp: Language, docs: list[Doc], batch_size: int = 16) -> Iterator[tuple[Doc, Doc]]:
+    """(relabelled, input) doc pairs: the input's tokens and user_data, predicted entities."""
+    disable = [name for name in nlp.pipe_names if name in SKIP]
+    with nlp.select_pipes(disable=disable):
+        for doc, pred in zip(docs, nlp.pipe((_fresh(nlp, d) for d in docs),
+                                            batch_size=batch_size), strict=True):
+            new = doc.copy()
+            new.ents = [Span(new, e.start, e.end, label=e.label_) for e in pred.ents]
+            yield new, doc
+
+
+def _shards(path: Path) -> list[Path]:
+    """The DocBin files of a corpus path: one `.spacy` file, or the converter's shard folder."""
+    if path.is_dir():
+        shards = sorted(path.glob("*.spacy"))
+        if not shards:
+            raise ValueError(f"{path}: a folder with no .spacy shards")
+        return shards
+    if not path.is_file():
+        raise ValueError(f"{path}: no such DocBin file or shard folder")
+    return [path]
+
+
+def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: int = 16,
+            progress=None) -> dict:
+    """Relabel the DocBin (or shard folder) `src` with the pipeline at `model` into `dest`, shard
+    by shard under the same names; returns the summary."""
+    import spacy
+
+    src, dest = Path(src), Path(dest)
+    shards = _shards(src)
+    nlp = spacy.load(model)
+    before, after = Counter(), Counter()
+    examples, n_docs = [], 0
+    bar = progress(total=len(shards)) if progress else None
+    for shard in shards:
+        docs = list(DocBin().from_disk(shard).get_docs(nlp.vocab))
+        out = DocBin(store_user_data=True)
+        for new, old in relabel_docs(nlp, docs, batch_size):
+            before.update(e.label_ for e in old.ents)
+            after.update(e.label_ for e in new.ents)
+            examples.append(Example(new, old))
+            out.add(new)
+        target = dest / shard.name if src.is_dir() else dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out.to_disk(target)
+        n_docs += len(docs)
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    agreement = get_ner_prf(examples)
+    return {
+        "model": str(model),
+        "input": str(src),
+        "output": str(dest),
+        "docs": n_docs,
+        "entities_before": dict(sorted(before.items())),
+        "entities_after": dict(sorted(after.items())),
+        "f_against_input": round(100 * agreement["ents_f"], 2),
+        "p_against_input": round(100 * agreement["ents_p"], 2),
+        "r_against_input": round(100 * agreement["ents_r"], 2),
+    }
