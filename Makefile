@@ -21,7 +21,8 @@ CPU_CHECK := import sys, torch; sys.exit(f"torch {torch.__version__} is a CUDA b
 
 .PHONY: demo test lint install clean
 
-$(BASE):
+# Again when the pins above change.
+$(BASE): Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH)"
