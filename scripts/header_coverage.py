@@ -18,7 +18,6 @@ from cable_ner.reader import CableRecord, Source, read_cable
 
 app = typer.Typer(add_completion=False)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIELDS = ("classification", "tags", "subject", "post", "serial", "decl", "classified_by",
           "reasons", "paragraphs")  # fmt: skip
 
@@ -62,10 +61,18 @@ def report(label: str, items: list[tuple[str, str]], show: int) -> dict[str, flo
 
 @app.command()
 def main(
-    data_dir: Path = typer.Option(DEFAULT_DATA, help="the shared data folder"),
-    show_failures: int = typer.Option(5, help="ids listed per missing field"),
+    data_dir: Path = typer.Option(
+        Path("../shared/data"), exists=True, file_okay=False,
+        help="The shared data folder: cables/annotated, cables/raw and pages inside",
+    ),  # fmt: skip
+    show_failures: int = typer.Option(5, help="Ids listed per missing field"),
 ) -> None:
+    """Presence rate of each header field on the tagged and raw cables, and the pages'
+    classification agreement with the body's."""
     cables = data_dir / "cables"
+    if not (cables / "annotated").is_dir():
+        typer.secho(f"{data_dir}: no cables/annotated folder inside", fg="red", err=True)
+        raise typer.Exit(1)
     tagged, raw = [], []
     for f in sorted((cables / "annotated").glob("*.txt")):
         record = read(f, "tagged") if f.name != "test.txt" else None

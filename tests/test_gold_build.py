@@ -170,11 +170,11 @@ def test_catalogue_and_commands_on_the_shared_corpus(shared_data, tmp_path):
     tool = [sys.executable, str(ROOT / "scripts" / "build_gold.py")]
     work = tmp_path / "work"
     run = subprocess.run([*tool, "export", str(work), "--cables-dir", str(cables)],
-                         capture_output=True, text=True)  # fmt: skip
+                         capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert run.returncode == 0, run.stderr
     out = tmp_path / "gold.jsonl"
-    run = subprocess.run([*tool, "build", str(work), "--cables-dir", str(cables),
-                          "--output", str(out)], capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run([*tool, "build", str(work), "--cables-dir", str(cables), "--output",
+                          str(out)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert run.returncode == 0, run.stderr
     before = [json.loads(x) for x in (ROOT / "gold" / "gold.jsonl").read_text("utf-8").split("\n")
               if x]  # fmt: skip
@@ -183,5 +183,5 @@ def test_catalogue_and_commands_on_the_shared_corpus(shared_data, tmp_path):
         (r["reference_id"], record_split(r), r["entities"]) for r in before
     ]
     inside = subprocess.run([*tool, "export", str(ROOT / "scratch")], capture_output=True,
-                            text=True)  # fmt: skip
+                            text=True, cwd=ROOT)  # fmt: skip
     assert inside.returncode == 1 and "outside the repository" in inside.stderr

@@ -1,5 +1,7 @@
-"""The real `spacy project run all` path on the shipped sample, with training capped at 2 steps."""
+"""project.yml: every script is a command whose deps name the code it runs, and the real
+`spacy project run all` path on the shipped sample, with training capped at 2 steps."""
 
+import ast
 import json
 import os
 import shutil
@@ -11,6 +13,72 @@ import pytest
 import spacy
 
 ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "src" / "cable_ner"
+# Code a command loads besides its script's imports, through the entry points its input names:
+# a training config (configs/) resolves the tokenizer, components and training functions of
+# cable_ner.pipeline and cable_ner.training; a trained pipeline (model-best) the first two.
+LOADED_BY = {"configs/": {"pipeline", "training"}, "model-best": {"pipeline"}}
+
+
+def package_imports(path: Path) -> set[str]:
+    """The cable_ner modules a file imports, absolutely or relatively (from its syntax tree)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 1 and module:
+                names.add(module.split(".")[0])
+            elif (node.level == 1 and not module) or module == "cable_ner":
+                names.update(alias.name for alias in node.names)
+            elif module.startswith("cable_ner."):
+                names.add(module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            dotted = (alias.name.split(".") for alias in node.names)
+            names.update(parts[1] for parts in dotted if parts[0] == "cable_ner" and len(parts) > 1)
+    return {name for name in names if (PKG / f"{name}.py").is_file()}
+
+
+def imports_closure(modules: set[str]) -> set[str]:
+    seen, todo = set(), list(modules)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(package_imports(PKG / f"{module}.py"))
+    return seen
+
+
+def project_commands() -> list[dict]:
+    from weasel.util import load_project_config
+
+    return load_project_config(ROOT)["commands"]
+
+
+def test_every_script_is_a_project_command_that_depends_on_it():
+    commands = project_commands()
+    scripts = {f"scripts/{p.name}" for p in (ROOT / "scripts").glob("*.py")}
+    run = set()
+    for cmd in commands:
+        ran = {word for line in cmd["script"] for word in line.split() if word in scripts}
+        assert ran and ran <= set(cmd["deps"]), f"{cmd['name']} runs {ran}, deps {cmd['deps']}"
+        run |= ran
+    assert run == scripts
+
+
+def test_commands_depend_on_the_package_modules_they_run():
+    for cmd in project_commands():
+        deps = cmd["deps"]
+        assert not [d for d in deps if ", " in d], f"{cmd['name']}: weasel joined items {deps}"
+        listed = {d for d in deps if d.startswith("src/")}
+        assert all((ROOT / d).is_file() for d in listed), f"{cmd['name']}: {sorted(listed)}"
+        roots = set()
+        for dep in deps:
+            roots |= package_imports(ROOT / dep) if dep.startswith("scripts/") else set()
+            roots |= {m for key, mods in LOADED_BY.items() if key in dep for m in mods}
+        if "pyproject.toml" in deps:  # it builds the wheel: the whole package
+            roots = {p.stem for p in PKG.glob("*.py")}
+        needed = {f"src/cable_ner/{m}.py" for m in imports_closure(roots)}
+        assert needed <= listed, f"{cmd['name']} lacks {sorted(needed - listed)}"
 
 
 @pytest.mark.slow

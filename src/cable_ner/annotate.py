@@ -114,7 +114,7 @@ class ReleaseMemory:
     A long annotate run frees as much as it allocates, but glibc's malloc keeps freed memory
     mapped when it is fragmented between live blocks (the transformer's activations differ in
     size with every batch). Measured with the transformer pipeline, n_process 2, over the first
-    400 shared raw cables (`scripts/benchmark_memory.py`): the workers' own memory (USS) grows
+    400 shared raw cables (`benchmarks/benchmark_memory.py`): the workers' own memory (USS) grows
     with every cable without it (mean 448, 732, 960, 1,124 MiB per 100 cables) and levels off
     with it (363, 565, 650, 570 MiB).
     A no-op where the C library has no `malloc_trim` (macOS, musl).

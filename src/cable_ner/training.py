@@ -12,11 +12,11 @@
   at most `max_windows` rows. Stock spacy-transformers runs every window of a doc in one call,
   so its transient activations grow with the text; sliced, they are bounded by `max_windows`
   and what still grows is the doc and its `trf_data` (91k tokens: 1,080 MB above the loaded
-  pipeline against 3,115 MB stock, same entities; `scripts/benchmark_long_text.py`). Training
+  pipeline against 3,115 MB stock, same entities; `benchmarks/benchmark_long_text.py`). Training
   passes are untouched (they need the joint backward pass), and the weights and serialisation
   are spacy-transformers' own. `frozen_layers` N > 0 trains only the layers above the N lowest
   (and never the embeddings): PyTorch then builds no backward graph below layer N, so a
-  training step costs less (README "Training", from `scripts/benchmark_train_step.py`), and a
+  training step costs less (README "Training", from `benchmarks/benchmark_train_step.py`), and a
   run of fixed wall time sees more text. N equal to the number of layers trains none: a training
   pass is then the (sliced) inference pass, and only the heads and the layers beside the
   listener learn.

@@ -1,10 +1,10 @@
 """Pipeline and annotate-job speed and memory; prints a table and writes JSON.
 
-    python scripts/benchmark_pipeline.py --trf training/trf/model-best \
+    python benchmarks/benchmark_pipeline.py --trf training/trf/model-best \
         --cnn training/cnn/model-best \
         [--raw ../shared/data/cables/raw] [--pages ../shared/data/pages] [--limit 40] \
         [--annotate-limit 40 (0: every file)] [--annotate-with cnn,trf] [--annotate-n-process 1,2] \
-        [--output metrics/benchmark_pipeline.json]
+        [--output reports/benchmark_pipeline.json]
 
 1. overhead: the transformer pipeline's words/s against the bare HF forward pass of the same model
    over the same text, with the same strided windows (the pipeline's span getter) and the same
@@ -182,8 +182,9 @@ def main(
     batch_size: int = typer.Option(16, help="Docs per nlp.pipe batch (sections 2 and 3)"),
     repeats: int = typer.Option(2, help="Timed repeats in section 1 (best kept)"),
     sections: str = typer.Option("overhead,models,annotate", help="Which to run"),
-    output: Path = typer.Option(Path("metrics/benchmark_pipeline.json"), help="JSON output"),
+    output: Path = typer.Option(Path("reports/benchmark_pipeline.json"), help="JSON output"),
 ) -> None:
+    """Time the transformer against its bare forward pass, the pipelines and the annotate job."""
     n_files = annotate_limit or 10**9
     files = (
         [n for n, _ in _texts(str(raw), n_files) + _texts(str(pages), n_files)]

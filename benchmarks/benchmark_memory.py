@@ -1,9 +1,10 @@
 """Memory of the annotate job over time, per process: does it stay bounded?
 
-    python scripts/benchmark_memory.py training/trf/model-best [--cables ../shared/data/cables/raw]
-        [--limit 400] [--n-process 2] [--batch-size 16] [--no-release-memory] [--every 5]
-        [--output metrics/memory.tsv]
-    python scripts/benchmark_memory.py --from-tsv metrics/memory.tsv   # summarise a saved run
+    python benchmarks/benchmark_memory.py training/trf/model-best \
+        [--cables ../shared/data/cables/raw] [--limit 400] [--n-process 2] [--batch-size 16] \
+        [--no-release-memory] [--every 5] [--output reports/memory_trf_on.tsv]
+    # summarise a saved run:
+    python benchmarks/benchmark_memory.py --from-tsv reports/memory_trf_on.tsv
 
 Runs `cable_ner.annotate.annotate` (JSONL, into a temporary folder) over the first `--limit`
 files of `--cables` in a child process and samples every process of its tree every `--every`
@@ -43,16 +44,17 @@ print(json.dumps(summary))
 
 @app.command()
 def main(
-    model: str = typer.Argument(None, help="Trained pipeline"),
+    model: str = typer.Argument(None, help="Trained pipeline (folder or package name)"),
     cables: Path = typer.Option(Path("../shared/data/cables/raw"), help="Folder of cables"),
     limit: int = typer.Option(400, help="The first N files of --cables"),
-    n_process: int = typer.Option(2),
-    batch_size: int = typer.Option(16),
+    n_process: int = typer.Option(2, "--n-process", "-n", help="Annotate worker processes"),
+    batch_size: int = typer.Option(16, help="Cables per nlp.pipe batch"),
     release_memory: bool = typer.Option(True, help="--no-release-memory: no malloc_trim"),
     every: float = typer.Option(5.0, help="Seconds between samples"),
     output: Path | None = typer.Option(None, help="TSV of every sample"),
     from_tsv: Path | None = typer.Option(None, help="Summarise this saved --output; run nothing"),
 ) -> None:
+    """Sample the memory of every process of an annotate job over time."""
     import psutil
 
     if from_tsv is not None:

@@ -1,6 +1,6 @@
 """Seconds per training step of one config under settings that change its cost, side by side.
 
-    python scripts/benchmark_train_step.py configs/trf.cfg --train /tmp/ref/corpus/dev.spacy \
+    python benchmarks/benchmark_train_step.py configs/trf.cfg --train corpus/dev.spacy \
         --setting base= \
         --setting stride128=components.transformer.model.get_spans.stride=128 \
         --setting frozen3=components.transformer.model.frozen_layers=3 \
@@ -19,6 +19,7 @@ each setting's speed to the first's.
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -89,14 +90,19 @@ class Trainer:
 
 @app.command()
 def main(
-    config_path: Path = typer.Argument(..., exists=True, dir_okay=False),
-    train: Path = typer.Option(Path("corpus/train.spacy"), "--train", exists=True),
-    setting: list[str] = typer.Option(["base="], "--setting", "-s"),
+    config_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A training config"),
+    train: Path = typer.Option(
+        Path("corpus/train.spacy"), "--train", exists=True, help="Corpus the batches come from"
+    ),
+    setting: list[str] = typer.Option(
+        ["base="], "--setting", "-s", help="NAME=KEY=VALUE[,KEY=VALUE...] (repeatable)"
+    ),
     steps: int = typer.Option(12, "--steps", min=1, help="Timed steps per setting"),
     warmup: int = typer.Option(2, "--warmup", min=0, help="Untimed steps per setting first"),
     threads: int = typer.Option(1, "--threads", min=1, help="torch threads"),
     output: Path | None = typer.Option(None, "--output", help="Write the figures as JSON"),
 ) -> None:
+    """Median seconds per training step of CONFIG_PATH under each --setting, side by side."""
     import torch
 
     torch.set_num_threads(threads)
@@ -132,8 +138,9 @@ def main(
                      f"{results[name]['speed_vs_' + base]:.2f}x"))  # fmt: skip
     msg.table(rows, header=("setting", "s/step (median)", "words/s", f"vs {base}"), divider=True)
     if output:
-        report = {"config": str(config_path), "train": str(train), "threads": threads,
-                  "steps": steps, "warmup": warmup, "settings": results}  # fmt: skip
+        report = {"command": " ".join(["python", *sys.argv]), "config": str(config_path),
+                  "train": str(train), "threads": threads, "steps": steps, "warmup": warmup,
+                  "settings": results}  # fmt: skip
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(report, indent=2) + "\n")
         msg.good(f"Wrote {output}")

@@ -1,5 +1,8 @@
 """Benchmark scripts/convert.py against `spacy convert -c iob` on the same tokens and labels.
 
+    python benchmarks/benchmark_convert.py [--cables-dir ../shared/data/cables/annotated] \
+        [--n-process 2] [--replicate 10] [--rounds 2] [--output reports/benchmark_convert.json]
+
 Both tools run as subprocesses, interleaved in one run (the machine may be shared); the peak RSS
 of each whole process tree is sampled every 50 ms. The corpus is then replicated (new ids, altered
 text: no duplicates) and converted again, to show that memory does not grow with the corpus.
@@ -148,15 +151,21 @@ def best(runs: list[dict]) -> dict:
 
 @app.command()
 def main(
-    cables_dir: Path = typer.Option(Path("../shared/data/cables/annotated"), exists=True),
-    work_dir: Path = typer.Option(Path("bench")),
-    n_process: int = typer.Option(2),
-    replicate_times: int = typer.Option(10, "--replicate"),
+    cables_dir: Path = typer.Option(
+        Path("../shared/data/cables/annotated"), exists=True, help="Tagged cables to convert"
+    ),
+    work_dir: Path = typer.Option(Path("bench"), help="Scratch folder for the tools' outputs"),
+    n_process: int = typer.Option(2, "--n-process", "-n", help="convert.py worker processes"),
+    replicate_times: int = typer.Option(
+        10, "--replicate", help="Copies of the corpus for the memory-growth run (1: none)"
+    ),
     rounds: int = typer.Option(1, help="Interleaved peer/ours rounds; the fastest of each counts"),
-    skip_peer: bool = typer.Option(False, "--skip-peer"),
-    no_check: bool = typer.Option(False, "--no-check"),
-    output: Path = typer.Option(Path("bench/results.json")),
+    skip_peer: bool = typer.Option(False, "--skip-peer", help="Run convert.py only"),
+    no_check: bool = typer.Option(False, "--no-check", help="Exit 0 even if a target is missed"),
+    output: Path = typer.Option(Path("reports/benchmark_convert.json"), help="JSON output"),
 ):
+    """Time convert.py against spacy convert, and its peak memory on 1x and replicated corpora."""
+    given = str(cables_dir)  # as typed: the JSON names no machine's folders
     cables_dir, work_dir, output = cables_dir.resolve(), work_dir.resolve(), output.resolve()
     iob, files = work_dir / "iob" / "corpus.iob", sum(1 for _ in iter_sources([cables_dir]))
     if not skip_peer:
@@ -176,7 +185,8 @@ def main(
         replicate(cables_dir, rep_dir, replicate_times)
         rows.append(best([run_ours(rep_dir, work_dir / "ours_rep", n_process, work_dir, tag)]))
     print_table(rows)
-    results = {"rows": rows, "runs": {"peer": peer, "ours": ours}, "cables_dir": str(cables_dir),
+    results = {"command": " ".join(["python", *sys.argv]), "rows": rows,
+               "runs": {"peer": peer, "ours": ours}, "cables_dir": given,
                "n_process": n_process, "rounds": rounds}  # fmt: skip
     by_tool = {row["tool"]: row for row in rows}
     many = by_tool.get(f"ours {replicate_times}x")

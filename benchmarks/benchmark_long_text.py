@@ -1,6 +1,7 @@
 """Peak memory of the transformer pipeline on one very long text: window-sliced vs stock.
 
-    python scripts/benchmark_long_text.py --tokens 10000 --tokens 30000 --tokens 78000
+    python benchmarks/benchmark_long_text.py --tokens 10000 --tokens 30000 --tokens 78000 \
+        [--model training/trf/model-best] [--output reports/benchmark_long_text.json]
 
 Each measurement runs in a fresh process: load the pipeline, run `nlp(text)` once on a text of
 about N tokens (real cable sentences from the sample, repeated), and report the peak RSS above
@@ -106,13 +107,16 @@ def measure(model: str | None, n_tokens: int, mode: str) -> dict:
 def main(
     tokens: list[int] = typer.Option([10_000, 30_000, 78_000], help="Text lengths (tokens)"),
     model: str = typer.Option("", help="A trained pipeline (default: untrained configs/trf.cfg)"),
+    output: Path | None = typer.Option(None, help="Write the figures as JSON"),
     child: str = typer.Option("", hidden=True),
 ) -> None:
+    """Peak memory and seconds of one nlp(text) call, window-sliced against stock."""
     if child:
         n_tokens, mode = child.split(":")
         print(json.dumps(measure(model or None, int(n_tokens), mode)))
         return
     print(f"{'tokens':>7s} {'mode':>6s} {'windows/call':>12s} {'seconds':>8s} {'peak MB':>8s}")
+    rows = []
     for n_tokens in tokens:
         results = {}
         for mode in ("sliced", "stock"):
@@ -128,6 +132,16 @@ def main(
         same = results["sliced"]["entities"] == results["stock"]["entities"]
         ratio = results["stock"]["peak_above_mb"] / max(results["sliced"]["peak_above_mb"], 1)
         print(f"        stock/sliced peak: {ratio:.1f}x; same entities: {same}")
+        for result in results.values():
+            del result["entities"]
+        rows.append({"tokens": n_tokens, **results, "peak_ratio": round(ratio, 2),
+                     "same_entities": same})  # fmt: skip
+    if output:
+        report = {"command": " ".join(["python", *sys.argv]), "model": model or None,
+                  "lengths": rows}  # fmt: skip
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {output}")
 
 
 if __name__ == "__main__":
