@@ -14,7 +14,6 @@ and the old tagger's own labels are scored against it side by side.
 
 from __future__ import annotations
 
-import functools
 import json
 import shlex
 import sys
@@ -27,9 +26,9 @@ from tqdm import tqdm
 from wasabi import msg
 
 from cable_ner import report, scoring
-from cable_ner.gold import GOLD_SPLITS, GoldError, gold_report, load_gold, pipeline_predict
+from cable_ner.gold import GOLD_SPLITS, GoldError, score_gold_layer
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode="markdown")
 
 
 def score_split(nlp, examples, n_bootstrap: int, desc: str) -> tuple[dict, list]:
@@ -43,17 +42,16 @@ def score_split(nlp, examples, n_bootstrap: int, desc: str) -> tuple[dict, list]
     return result, scored
 
 
-def score_gold(nlp, gold: Path, cables_dir: Path | None, split: str, n_bootstrap: int) -> dict:
+def score_gold(
+    nlp, gold: Path | None, cables_dir: Path | None, split: str, n_bootstrap: int
+) -> dict:
+    """The gold scores (`cable_ner.gold.score_gold_layer`), or {"skipped": why} without them."""
     if cables_dir is None:
         return {"skipped": "no --gold-cables-dir given"}
     try:
-        cables = load_gold(gold, cables_dir, split)
-    except (GoldError, OSError) as err:
-        return {"skipped": f"the gold cables are not in {cables_dir}: {err}"}
-    if not cables:
-        return {"skipped": f"{gold} has no {split} cables"}
-    model = functools.cache(pipeline_predict(nlp))  # runs once per cable: gold, then silver
-    return {"gold": str(gold), **gold_report(cables, model, split, n_bootstrap)}
+        return score_gold_layer(gold, cables_dir, split, nlp, n_bootstrap)
+    except GoldError as err:
+        return {"skipped": str(err)}
 
 
 @app.command()
@@ -66,7 +64,9 @@ def main(
         "", help="Score against this tagged-format folder instead of --test ('' = use --test)"
     ),
     filters: str = typer.Option("none", help="Silver filters for --reference-dir (none|FILE)"),
-    gold: Path = typer.Option(Path("gold/gold.jsonl"), help="The gold standoff layer"),
+    gold: Path | None = typer.Option(
+        None, help="The gold standoff layer (default: the project's gold/gold.jsonl)"
+    ),
     gold_cables_dir: Path | None = typer.Option(None, help="The corpus the gold layer refers to"),
     gold_split: str = typer.Option(
         "test", help=f"The gold split to score ({', '.join(GOLD_SPLITS)}, all)"
@@ -77,7 +77,14 @@ def main(
     n_bootstrap: int = typer.Option(1000, help="Bootstrap resamples for the intervals"),
     limit: int = typer.Option(0, help="Score only the first N cables of each split (0: all)"),
 ) -> None:
-    """Score MODEL on the test (and dev) cables and write the report to OUTPUT_DIR."""
+    """Score MODEL on the test (and dev) cables and write the report to OUTPUT_DIR.
+
+    Writes metrics.json, report.md, a self-contained report.html and PNG plots, and prints a
+    summary. The figures are spaCy's NER scorer's, recomputed per cable with 95% bootstrap
+    intervals. --reference-dir scores against a folder in the tagged format instead of --test.
+    With --gold-cables-dir, the model and the old tagger's own labels are also scored against the
+    hand-corrected gold layer (its --gold-split).
+    """
     import spacy
 
     import cable_ner.pipeline  # noqa: F401  (the cable reader and component)

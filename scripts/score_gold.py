@@ -1,36 +1,29 @@
 """Score the old tagger's labels (and optionally a trained spaCy pipeline) against the gold layer.
 
-    python scripts/score_gold.py [--model training/model-best] [--split test|dev|train|all]
-        [--gold gold/gold.jsonl] [--cables-dir ../shared/data/cables/annotated] [--output FILE]
+    python scripts/score_gold.py --cables-dir ../shared/data/cables/annotated
+        [--model training/trf/model-best] [--split test|dev|train|all] [--gold gold/gold.jsonl]
+        [--output FILE]
 
 Prints P/R/F overall and per label, with a bootstrap interval over cables, for the tagger's silver
 labels as they stand, the same after the project's silver filters, and the pipeline given with
 --model (`nlp(text)` on each cable's clean text), on the gold test cables unless --split says
 otherwise; mixed-case and upper-case cables beside each other. Only cable bodies are scored; the
-numbers are spaCy's own scorer's (`cable_ner.gold.gold_report`, which evaluate.py reports too).
+numbers are spaCy's own scorer's (`cable_ner.gold.score_gold_layer`, which evaluate.py reports
+too).
 """
 
 # ruff: noqa: B008 (typer declares options in argument defaults)
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import typer
 
-from cable_ner.gold import (
-    GOLD_LABELS,
-    GOLD_SPLITS,
-    GoldError,
-    gold_report,
-    load_gold,
-    pipeline_predict,
-)
+from cable_ner.gold import GOLD_LABELS, GOLD_SPLITS, GoldError, score_gold_layer
 from cable_ner.report import silver_vs_gold_md
 
-ROOT = Path(__file__).resolve().parents[1]
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode="markdown")
 
 
 def _fmt(x) -> str:
@@ -81,39 +74,52 @@ def summary(result: dict) -> str:
 
 @app.command()
 def main(
-    model: Path | None = typer.Option(None, help="A trained spaCy pipeline to score as well"),
-    split: str = typer.Option("test", help=f"Gold split to score: {', '.join(GOLD_SPLITS)}, all"),
-    gold: Path = typer.Option(ROOT / "gold" / "gold.jsonl", help="The gold standoff layer"),
     cables_dir: Path = typer.Option(
-        ROOT.parent / "shared" / "data" / "cables" / "annotated",
-        help="The bracketed corpus the gold layer refers to",
+        ...,
+        exists=True,
+        file_okay=False,
+        help="The bracketed corpus the gold layer refers to (the shared cables/annotated folder)",
+    ),
+    model: Path | None = typer.Option(
+        None, exists=True, help="A trained spaCy pipeline to score as well"
+    ),
+    split: str = typer.Option("test", help=f"Gold split to score: {', '.join(GOLD_SPLITS)}, all"),
+    gold: Path | None = typer.Option(
+        None, help="The gold standoff layer (default: the project's gold/gold.jsonl)"
     ),
     n_bootstrap: int = typer.Option(1000, help="Bootstrap resamples for the intervals"),
     output: Path | None = typer.Option(None, help="Write all scores as JSON here"),
 ) -> None:
-    """Score the tagger (and --model) against the hand-corrected gold layer."""
-    try:
-        cables = load_gold(gold, cables_dir, split)
-    except (GoldError, OSError) as err:
-        typer.secho(str(err), fg="red", err=True)
-        raise typer.Exit(1) from err
-    predict = None
+    """Score the old tagger's labels (as they stand and after the silver filters) and, with
+    --model, a trained pipeline against the hand-corrected gold layer.
+
+    Prints P/R/F per label and overall with a 95% bootstrap interval over cables, mixed-case and
+    upper-case cables apart, then what the silver labels are worth on those cables. Only cable
+    bodies are scored, with spaCy's own NER scorer; the gold test split unless --split says
+    otherwise.
+    """
+    nlp = None
     if model is not None:
         import spacy
 
-        predict = functools.cache(pipeline_predict(spacy.load(model)))
-    result = gold_report(cables, predict, split, n_bootstrap)
+        import cable_ner.pipeline  # noqa: F401  (the cable reader and component)
+
+        nlp = spacy.load(model)
+    try:
+        result = score_gold_layer(gold, cables_dir, split, nlp, n_bootstrap)
+    except GoldError as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(1) from err
     typer.echo(
         f"Gold {split}: {result['n_cables']} cables ({result['n_upper_case']} upper case), "
-        f"{result['n_entities']} body entities ({gold}); scores are against hand-corrected "
-        "gold, bodies only.\n"
+        f"{result['n_entities']} body entities ({result['gold']}); scores are against "
+        "hand-corrected gold, bodies only.\n"
     )
     typer.echo(table(result["systems"]))
     typer.echo("\n" + summary(result))
     typer.echo("\n" + "\n".join(silver_vs_gold_md(result["silver_vs_gold"])))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        result["gold"] = str(gold)
         output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         typer.echo(f"\nwrote {output}")
 

@@ -23,12 +23,14 @@ from cable_ner.gold import (
     gold_labels,
     gold_pins,
     gold_predict,
+    gold_report,
     gold_splits,
     load_gold,
     min_copied_share,
     read_gold_records,
     record_split,
     score_against_gold,
+    score_gold_layer,
     score_systems,
     silver_against_gold,
     silver_vs_gold,
@@ -317,6 +319,53 @@ SG_CANDIDATES = sorted(set(SG_GOLD) | set(SG_SILVER) | {_span("officials", "PER"
 def _sg_cable(entities=SG_GOLD) -> GoldCable:
     body_start = len("Ambassador ")
     return GoldCable("00TEST2", Path("00TEST2.txt"), SG_TEXT, body_start, list(entities))
+
+
+def test_score_gold_layer_reads_the_layer_and_scores_each_cable_once(tmp_path):
+    """The one gold scoring of evaluate.py and score_gold.py: the layer read against the cables
+    (tagged, so the tagger's labels are there), `gold_report` on them with the pipeline run once
+    per cable, the layer's path beside; a clear GoldError when anything is missing."""
+    cables = tmp_path / "cables"
+    cables.mkdir()
+    tagged = ("Ambassador [PER Smith  ] met the [ORG MFA  ] , the [ORG S/NF  ] office and "
+              "[LOC Omani  ] and Iraqi officials in [LOC Muscat  ] .")  # fmt: skip
+    (cables / "00TEST2.txt").write_text(tagged, encoding="utf-8")
+    rec = {"reference_id": "00TEST2", "split": "test", "text_sha256": text_sha256(SG_TEXT),
+           "body_start": len("Ambassador "), "entities": [list(e) for e in SG_GOLD]}  # fmt: skip
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps(rec) + "\n", encoding="utf-8")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns(
+        [{"label": "PER", "pattern": "Smith"}, {"label": "LOC", "pattern": "Iraqi"}]
+    )
+    texts = []
+
+    def counting_nlp(text):
+        texts.append(text)
+        return nlp(text)
+
+    result = score_gold_layer(gold, cables, "test", counting_nlp, n_bootstrap=20)
+    assert texts == [SG_TEXT]  # scored for gold and judged against silver from one run
+    expected = gold_report(load_gold(gold, cables, "test"), lambda t: [
+        (e.start_char, e.end_char, e.label_) for e in nlp(t).ents], "test", n_bootstrap=20)
+    assert result == {"gold": str(gold), **expected}
+    assert list(result["systems"]) == ["model", "tagger", "tagger + filters"]
+    model = result["systems"]["model"]
+    assert (model["ents_p"], model["ents_r"]) == (0.5, 0.2)  # Smith right, Iraqi a wrong LOC
+    # silver: the tagger's labels less the portion mark S/NF the silver filters drop
+    assert result["silver_vs_gold"]["silver"] == "tagger + filters"
+    assert result["silver_vs_gold"]["gold"]["all"]["n_silver"] == len(SG_SILVER) - 1
+    tagger_only = score_gold_layer(gold, cables, "all", n_bootstrap=20)
+    assert list(tagger_only["systems"]) == ["tagger", "tagger + filters"]
+    assert tagger_only["systems"]["tagger"] == result["systems"]["tagger"]
+    with pytest.raises(GoldError, match="has no dev cables"):
+        score_gold_layer(gold, cables, "dev", n_bootstrap=20)
+    with pytest.raises(GoldError, match=r"00TEST2: .*elsewhere.00TEST2\.txt not found"):
+        score_gold_layer(gold, tmp_path / "elsewhere", "test", n_bootstrap=20)
+    with pytest.raises(GoldError, match="cannot read the gold layer: .*missing.jsonl"):
+        score_gold_layer(tmp_path / "missing.jsonl", cables, "test", n_bootstrap=20)
+    with pytest.raises(GoldError, match="unknown gold split 'tset'"):
+        score_gold_layer(gold, cables, "tset", n_bootstrap=20)
 
 
 def test_silver_against_gold_counts_every_kind_on_a_hand_made_case():

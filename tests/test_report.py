@@ -9,6 +9,7 @@ headless Chromium with the network off (skipped where Chromium is not installed:
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,14 @@ import spacy
 
 from cable_ner.convert import ConvertOptions, convert
 from cable_ner.gold import SILVER_GOLD_KINDS
-from cable_ner.report import build_reference, compare_rows, plot_compare, read_throughput
+from cable_ner.report import (
+    build_reference,
+    compare_rows,
+    html_report,
+    plot_compare,
+    read_throughput,
+    render_errors,
+)
 from cable_ner.scoring import reference_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,6 +132,50 @@ def test_report_files_are_self_contained(run):
     md = (run["out"] / "report.md").read_text(encoding="utf-8")
     f = run["metrics"]["splits"]["test"]["ents_f"]
     assert f"**{100 * f:.1f}**" in md
+
+
+def test_html_escapes_user_text_and_links_nowhere(run):
+    """Cable ids and entity texts reach report.html escaped (jinja2 autoescape, markdown-it with
+    raw HTML off), and markdown links in any text stay text: nothing points outside the page."""
+    from spacy.training import Example
+
+    hostile = "<script>alert(1)</script>"
+    metrics = json.loads(json.dumps(run["metrics"]))
+    test = metrics["splits"]["test"]
+    test["worst_cables"][0]["reference_id"] = hostile
+    metrics["notes"] = ["see [the tagger](https://example.org/x) and <img src=x>"]
+    nlp = ruler_nlp()
+    text = "Ambassador Zaki met officials in Cairo ."
+    ref = nlp.make_doc(text)
+    ref.ents = [ref.char_span(11, 15, label="ORG")]
+    sample = {"cable": 0, "kind": "wrong_label", "reference_id": hostile,
+              "gold": {"label": "ORG", "text": "Zaki & <b>co</b>", "start_char": 11,
+                       "end_char": 15},
+              "pred": {"label": "PER", "text": "Zaki", "start_char": 11, "end_char": 15,
+                       "paragraph": 1, "portion": "S//NF"}}  # fmt: skip
+    blocks = render_errors([Example(nlp(text), ref)], [sample])
+    page = html_report(metrics, {}, {"test": blocks})
+    assert "<script" not in page and "<img" not in page and "<b>co" not in page
+    assert "href" not in page and "<a " not in page  # the link stays text
+    assert "see [the tagger](https://example.org/x) and &lt;img src=x&gt;" in page
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert f"<td>{escaped}</td>" in page  # the worst cables table is still a table
+    caption = (f"<b>wrong label</b> in {escaped}: reference: ORG “Zaki &amp; "
+               "&lt;b&gt;co&lt;/b&gt;”; model: PER “Zaki”, paragraph 1 (S//NF)")  # fmt: skip
+    assert caption in page
+    assert page.count('class="cable-metadata"') == 1
+
+
+def test_scripts_describe_themselves_without_machine_paths():
+    """--help gives a description, and no default points into this machine's folders."""
+    env = {**os.environ, "COLUMNS": "300"}
+    for script, words in (("evaluate.py", "writes metrics.json, report.md"),
+                          ("score_gold.py", "against the hand-corrected gold layer")):  # fmt: skip
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"],
+                              capture_output=True, text=True, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert words in proc.stdout.lower()
+        assert str(ROOT.parent) not in proc.stdout and "shared/data" not in proc.stdout
 
 
 def test_reference_and_configs_side_by_side(run, tmp_path):

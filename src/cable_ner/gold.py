@@ -22,6 +22,7 @@ body) and scores the Examples with spaCy's own NER scorer (`spacy.scorer.get_ner
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import Counter
@@ -309,13 +310,42 @@ def gold_report(
     """Every gold score the project reports, for the model (`predict`, when given), the tagger's
     labels as they stand and after the silver filters: `score_systems`, and the silver labels
     judged by gold (`silver_vs_gold`, the filtered tagger's being the silver the converter
-    writes). evaluate.py and score_gold.py both report this."""
+    writes). `score_gold_layer` reads the layer and calls this."""
     filtered = filtered_tagger_predict(gold_cables)
     systems = {"model": predict} if predict is not None else {}
     systems.update({"tagger": tagger_predict(gold_cables), "tagger + filters": filtered})
     out = score_systems(gold_cables, systems, split, n_bootstrap, seed)
     out["silver_vs_gold"] = silver_vs_gold(gold_cables, filtered, "tagger + filters", predict)
     return out
+
+
+def score_gold_layer(
+    gold: str | Path | None,
+    cables_dir: str | Path,
+    split: str = "test",
+    nlp=None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """The gold scores of `scripts/evaluate.py` and `scripts/score_gold.py`: the gold layer's
+    `split` cables read from `cables_dir` (`load_gold`), then `gold_report` for the pipeline `nlp`
+    (when given; it runs once per cable) and the tagger's labels, with the layer's path as "gold"
+    (None: the project's `gold/gold.jsonl`).
+
+    Raises a GoldError naming the file when the layer or a cable cannot be read (an unknown
+    split, a cable missing from `cables_dir` or changed since the layer was made), or when the
+    split has no cable.
+    """
+    gold = Path(gold) if gold is not None else default_gold_path()
+    try:
+        cables = load_gold(gold, cables_dir, split)
+    except OSError as err:  # the layer itself (a missing cable is already a GoldError)
+        raise GoldError(f"cannot read the gold layer: {err}") from err
+    if not cables:
+        raise GoldError(f"{gold} has no {split} cables")
+    # cached: the gold scores and the silver comparison ask for the same cables
+    predict = functools.cache(pipeline_predict(nlp)) if nlp is not None else None
+    return {"gold": str(gold), **gold_report(cables, predict, split, n_bootstrap, seed)}
 
 
 def score_systems(
