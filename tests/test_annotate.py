@@ -260,7 +260,7 @@ def test_a_plain_pipeline_gets_the_cable_reader_and_metadata(tmp_path, inputs):
 
 
 def test_release_memory_trims_the_heap_every_batch(monkeypatch):
-    from cable_ner import annotate as module
+    from cable_ner import components as module
 
     calls = []
     monkeypatch.setattr(module, "_malloc_trim", lambda: calls.append)

@@ -35,14 +35,11 @@ The loaded pipeline is completed if needed (`prepare_pipeline`): a plain spaCy t
 in the cable reader, `cable_metadata` is added last, and a transformer pipeline gets a
 `doc_cleaner` so the transformer's output is not shipped between processes; every pipeline gets
 `release_memory`, which hands freed heap back to the OS every batch (glibc keeps it otherwise,
-and a transformer worker grows with every cable; see `ReleaseMemory`).
+and a transformer worker grows with every cable; see `components.ReleaseMemory`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import gzip
 import json
 import os
@@ -58,6 +55,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from . import components  # noqa: F401  (registers the release_memory factory)
 from .markup import write_tagged
 from .pipeline import CableReader
 from .reader import Skipped, Source, decode, file_stem, iter_sources
@@ -89,7 +87,7 @@ def prepare_pipeline(nlp: Language, n_process: int = 1, batch_size: int = 16) ->
     - `cable_metadata` last if missing (it names each doc from the context's "source");
     - `doc_cleaner` after everything if the pipeline has a transformer: `trf_data` and `tensor`
       are large and nothing downstream reads them (docs cross processes as bytes with n_process>1);
-    - `release_memory` last (see `ReleaseMemory`), every `batch_size` docs.
+    - `release_memory` last (see `components.ReleaseMemory`), every `batch_size` docs.
     """
     if not isinstance(nlp.tokenizer, CableReader):
         nlp.tokenizer = CableReader(nlp.vocab, nlp.tokenizer)
@@ -106,48 +104,6 @@ def prepare_pipeline(nlp: Language, n_process: int = 1, batch_size: int = 16) ->
         nlp.remove_pipe("release_memory")  # stays last, whatever was added since
     nlp.add_pipe("release_memory", last=True, config={"every": batch_size})
     return nlp
-
-
-class ReleaseMemory:
-    """Pipeline component: every `every` docs, return the heap's free memory to the OS.
-
-    A long annotate run frees as much as it allocates, but glibc's malloc keeps freed memory
-    mapped when it is fragmented between live blocks (the transformer's activations differ in
-    size with every batch). Measured with the transformer pipeline, n_process 2, over the first
-    400 shared raw cables (`scripts/benchmark_memory.py`): the workers' own memory (USS) grows
-    with every cable without it (mean 448, 732, 960, 1,124 MiB per 100 cables) and levels off
-    with it (363, 565, 650, 570 MiB).
-    A no-op where the C library has no `malloc_trim` (macOS, musl).
-    """
-
-    def __init__(self, every: int = 16) -> None:
-        if every < 1:
-            raise ValueError(f"release_memory: every must be >= 1, not {every}")
-        self.every = every
-        self.seen = 0
-
-    def __call__(self, doc: Doc) -> Doc:
-        self.seen += 1
-        if self.seen % self.every == 0:
-            trim = _malloc_trim()
-            if trim is not None:
-                trim(0)
-        return doc
-
-
-@functools.cache
-def _malloc_trim():
-    """glibc's `malloc_trim` or None, looked up once per process (a ctypes function cannot be
-    pickled, so components keep none)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-@Language.factory("release_memory", default_config={"every": 16})
-def make_release_memory(nlp: Language, name: str, every: int) -> ReleaseMemory:
-    return ReleaseMemory(every)
 
 
 class _ErrorLog:
