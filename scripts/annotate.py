@@ -15,8 +15,9 @@ import typer
 from tqdm import tqdm
 from wasabi import msg
 
-from cable_ner.annotate import FORMATS, annotate
+from cable_ner.annotate import annotate
 from cable_ner.reader import iter_sources
+from cable_ner.writers import FORMATS
 
 app = typer.Typer(add_completion=False)
 

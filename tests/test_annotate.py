@@ -11,16 +11,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
 
-from cable_ner.annotate import (
-    REQUIRED_KEYS,
-    Writer,
-    annotate,
-    inside,
-    prepare_pipeline,
-    safe_name,
-)
+from cable_ner.annotate import annotate, prepare_pipeline
 from cable_ner.pipeline import CableReader
 from cable_ner.reader import decode, iter_sources, read_cable
+from cable_ner.writers import REQUIRED_KEYS, TaggedWriter, inside, safe_name
 
 PATTERNS = [
     {"label": "LOC", "pattern": "Muscat"},
@@ -210,7 +204,7 @@ def test_hostile_names_never_escape_the_output_folder(model, inputs, tmp_path):
     with pytest.raises(ValueError):
         inside(tmp_path, "../escape.txt")
     out = tmp_path / "nested" / "tagged"
-    with Writer(out, "tagged") as writer:
+    with TaggedWriter(out) as writer:
         writer.write("x", "../../etc/passwd", "<code><pre>x </pre></code>\n")
     assert [p.name for p in out.iterdir()] and (out / "etc_passwd.txt").is_file()
     assert sorted(p.name for p in tmp_path.rglob("*passwd*")) == ["etc_passwd.txt"]
