@@ -72,9 +72,7 @@ def prepare_pipeline(nlp: Language, n_process: int = 1, batch_size: int = 16) ->
         nlp.tokenizer = CableReader(nlp.vocab, nlp.tokenizer)
     if "cable_metadata" not in nlp.pipe_names:
         nlp.add_pipe("cable_metadata", last=True)
-    has_trf = any(
-        getattr(pipe, "__class__", type(None)).__name__ == "Transformer" for _, pipe in nlp.pipeline
-    )
+    has_trf = any(type(pipe).__name__ == "Transformer" for _, pipe in nlp.pipeline)
     if has_trf and "doc_cleaner" not in nlp.pipe_names:
         nlp.add_pipe(
             "doc_cleaner", last=True, config={"attrs": {"tensor": None, "_.trf_data": None}}

@@ -10,11 +10,14 @@ reads, decodes and annotates its batches with the local engine's own functions
 records them as the local engine does (`Tally`, the format's writer): the output is the local
 engine's, byte for byte, and memory stays bounded on the driver.
 
-Nothing leaves the machine: usage statistics are off (`RAY_USAGE_STATS_ENABLED=0`, set before
-Ray is imported) and no dashboard is started. Without `address` a local Ray instance is started
-with `num_cpus` CPUs; with one (`ray://host:10001` or `auto`), the job joins that cluster, whose
-nodes need cable-ner installed and the model and the input files at the same paths (a shared
-file system): actors read the files themselves, so cable text never passes through the driver.
+Nothing leaves the machine: usage statistics are off and no dashboard is started. `init_ray` sets
+`RAY_USAGE_STATS_ENABLED=0` before it starts or joins Ray: Ray reads it in the driver (Ray Data's
+usage records) and in the head it starts, whose processes (the actors' included) inherit it; a
+cluster started apart with `ray start` follows its own setting. Without `address` a local Ray
+instance is started with `num_cpus` CPUs; with one (`ray://host:10001` or `auto`), the job joins
+that cluster, whose nodes need cable-ner installed and the model and the input files at the same
+paths (a shared file system): actors read the files themselves, so cable text never passes
+through the driver.
 """
 
 from __future__ import annotations
@@ -29,14 +32,11 @@ from .annotate import Outcome, Summary, Tally, encoded, iter_items
 from .reader import Source, iter_sources
 from .writers import open_writer
 
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-
 
 class AnnotateActor:
     """Ray Data callable class: loads the pipeline once, annotates batches of source paths."""
 
     def __init__(self, model: str, fmt: str, batch_size: int, threads: int):
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
             import torch
 
@@ -114,7 +114,7 @@ def annotate_ray(
     progress: Callable[[int], Any] | None = None,
 ) -> dict:
     """Annotate `inputs` with `actors` Ray actors; return the same summary as `annotate`."""
-    init_ray(address, num_cpus if num_cpus is not None else None)
+    init_ray(address, num_cpus)
     import ray
 
     ctx = ray.data.DataContext.get_current()
