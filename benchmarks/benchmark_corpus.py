@@ -18,7 +18,7 @@ import spacy
 import typer
 from spacy.training import Corpus
 
-from cable_ner.training import SentenceChunkCorpus
+from cable_ner.training.readers import SentenceChunkCorpus
 
 
 def main(

@@ -32,12 +32,13 @@ app = typer.Typer(add_completion=False)
 
 CHILD = """
 import json, sys
-from cable_ner import annotate as module
+from cable_ner import components
+from cable_ner.annotate import annotate
 args = json.load(open(sys.argv[1]))
 if not args["release_memory"]:
-    module._malloc_trim = lambda: None
-summary = module.annotate(args["model"], args["files"], args["out"], n_process=args["n_process"],
-                          batch_size=args["batch_size"], resume=False)
+    components._malloc_trim = lambda: None
+summary = annotate(args["model"], args["files"], args["out"], n_process=args["n_process"],
+                   batch_size=args["batch_size"], resume=False)
 print(json.dumps(summary))
 """
 

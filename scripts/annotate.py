@@ -1,22 +1,33 @@
 """Annotate cables with a trained pipeline: JSONL, tagged files or DocBin, resumable.
 
-    python scripts/annotate.py training/trf/model-best ../shared/data/cables/raw out.jsonl \
+    python scripts/annotate.py training/trf/model-best cables/ more/*.txt.gz out.jsonl \
         [--format jsonl|tagged|docbin] [--engine local|ray] [--n-process 2] [--batch-size 16]
 
-INPUT is a file, folder, glob or .gz file (several: separate them with commas). See
-`cable_ner.annotate` for the outputs; `--engine ray` needs `pip install -e .[ray]`.
+INPUTS are files, folders, globs or .gz files, as for scripts/convert.py; the last argument is the
+output. See `cable_ner.annotate` for the job and `cable_ner.writers` for the outputs;
+`--engine ray` needs `pip install -e .[ray]`.
 """
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 
 import typer
 from tqdm import tqdm
 from wasabi import msg
 
-from cable_ner.annotate import FORMATS, annotate
+from cable_ner.annotate import annotate
 from cable_ner.reader import iter_sources
+from cable_ner.writers import FORMATS
+
+Format = Enum("Format", {name: name for name in FORMATS}, type=str)
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
 
 app = typer.Typer(add_completion=False)
 
@@ -24,10 +35,10 @@ app = typer.Typer(add_completion=False)
 @app.command()
 def main(
     model: str = typer.Argument(..., help="Pipeline folder or installed package name"),
-    inputs: str = typer.Argument(..., help="Files, folders, globs or .gz (comma-separated)"),
-    output: Path = typer.Argument(..., help="A .jsonl file, or a folder"),
-    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, tagged or docbin"),
-    engine: str = typer.Option("local", help="local (spaCy processes) or ray (Ray Data)"),
+    inputs: list[str] = typer.Argument(..., help="Cable files, folders, globs or .gz files"),
+    output: Path = typer.Argument(..., help="A .jsonl file or a folder (tagged, docbin: a folder)"),
+    fmt: Format = typer.Option("jsonl", "--format", "-f", help="Output format"),
+    engine: Engine = typer.Option("local", help="local (spaCy processes) or ray (Ray Data)"),
     n_process: int = typer.Option(1, "--n-process", "-n", help="Local worker processes"),
     batch_size: int = typer.Option(16, help="Cables per nlp.pipe batch"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip cables already done"),
@@ -36,31 +47,30 @@ def main(
     cpus_per_actor: float = typer.Option(1, help="CPUs per Ray actor (torch threads)"),
     num_gpus_per_actor: float = typer.Option(0, help="GPUs per Ray actor"),
 ) -> None:
-    """Annotate every cable in INPUTS with MODEL into OUTPUT."""
-    if fmt not in FORMATS:
-        msg.fail(f"--format must be one of {FORMATS}, got {fmt!r}", exits=1)
-    if engine not in ("local", "ray"):
-        msg.fail(f"--engine must be local or ray, got {engine!r}", exits=1)
+    """Annotate every cable in INPUTS with MODEL into OUTPUT: entities and the cable's metadata
+    per cable, failures per file with their reason; a rerun resumes where the last one stopped."""
+    if output.exists() and not output.is_dir() and (fmt != "jsonl" or output.suffix != ".jsonl"):
+        msg.fail(f"{output} is a file: OUTPUT (the last argument) is a .jsonl file or a folder "
+                 f"(a folder for --format {fmt.value})", exits=1)  # fmt: skip
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model's transformer is in its folder
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    paths = [p for p in inputs.split(",") if p]
     try:
-        total = sum(1 for _ in iter_sources(paths))
+        total = sum(1 for _ in iter_sources(inputs))
     except FileNotFoundError as err:
         msg.fail(str(err), exits=1)
     with tqdm(total=total, unit="cable", desc="annotate", file=sys.stderr) as bar:
-        if engine == "ray":
+        if engine == Engine.ray:
             from cable_ner.ray_engine import annotate_ray
 
             summary = annotate_ray(
-                model, paths, output, fmt=fmt, actors=actors, cpus_per_actor=cpus_per_actor,
+                model, inputs, output, fmt=fmt.value, actors=actors, cpus_per_actor=cpus_per_actor,
                 gpus_per_actor=num_gpus_per_actor, batch_size=batch_size, address=address,
                 num_cpus=None if address else max(1, int(actors * cpus_per_actor)),
                 resume=resume, progress=bar.update,
             )  # fmt: skip
         else:
             summary = annotate(
-                model, paths, output, fmt=fmt, n_process=n_process, batch_size=batch_size,
+                model, inputs, output, fmt=fmt.value, n_process=n_process, batch_size=batch_size,
                 resume=resume, progress=bar.update,
             )  # fmt: skip
     msg.divider("Annotation summary")

@@ -11,16 +11,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
 
-from cable_ner.annotate import (
-    REQUIRED_KEYS,
-    Writer,
-    annotate,
-    inside,
-    prepare_pipeline,
-    safe_name,
-)
+from cable_ner.annotate import annotate, prepare_pipeline
 from cable_ner.pipeline import CableReader
 from cable_ner.reader import decode, iter_sources, read_cable
+from cable_ner.writers import REQUIRED_KEYS, TaggedWriter, inside, safe_name
 
 PATTERNS = [
     {"label": "LOC", "pattern": "Muscat"},
@@ -210,7 +204,7 @@ def test_hostile_names_never_escape_the_output_folder(model, inputs, tmp_path):
     with pytest.raises(ValueError):
         inside(tmp_path, "../escape.txt")
     out = tmp_path / "nested" / "tagged"
-    with Writer(out, "tagged") as writer:
+    with TaggedWriter(out) as writer:
         writer.write("x", "../../etc/passwd", "<code><pre>x </pre></code>\n")
     assert [p.name for p in out.iterdir()] and (out / "etc_passwd.txt").is_file()
     assert sorted(p.name for p in tmp_path.rglob("*passwd*")) == ["etc_passwd.txt"]
@@ -260,7 +254,7 @@ def test_a_plain_pipeline_gets_the_cable_reader_and_metadata(tmp_path, inputs):
 
 
 def test_release_memory_trims_the_heap_every_batch(monkeypatch):
-    from cable_ner import annotate as module
+    from cable_ner import components as module
 
     calls = []
     monkeypatch.setattr(module, "_malloc_trim", lambda: calls.append)
@@ -273,6 +267,37 @@ def test_release_memory_trims_the_heap_every_batch(monkeypatch):
     assert nlp("k l").text == "k l"
     with pytest.raises(ValueError, match="every must be >= 1"):
         spacy.blank("en").add_pipe("release_memory", config={"every": 0})
+
+
+def _annotate_cli():
+    spec = importlib.util.spec_from_file_location(
+        "annotate_cli", Path(__file__).resolve().parents[1] / "scripts" / "annotate.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def test_annotate_cli_takes_inputs_like_convert_and_checks_its_choices(model, inputs, tmp_path):
+    """INPUTS... as scripts/convert.py takes them (a folder and a file here), OUTPUT last; --format
+    and --engine are choices, and a file where a folder is needed is refused before any work."""
+    from typer.testing import CliRunner
+
+    app, runner = _annotate_cli(), CliRunner()
+    src = [str(inputs / "pages"), str(inputs / "raw" / "07MUSCAT412.txt")]
+    out = tmp_path / "cli.jsonl"
+    result = runner.invoke(app, [str(model), *src, str(out), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    annotate(model, src, tmp_path / "api.jsonl")
+    assert out.read_bytes() == (tmp_path / "api.jsonl").read_bytes()
+    assert len(_lines(out)) == 6
+    for option in ("--format", "--engine"):
+        bad = runner.invoke(app, [str(model), src[0], str(tmp_path / "x"), option, "csv"])
+        assert bad.exit_code == 2 and "'csv' is not one of" in bad.output, bad.output
+    result = runner.invoke(app, [str(model), src[0], str(out), "--format", "tagged"])
+    assert result.exit_code == 1 and f"{out} is a file" in " ".join(result.output.split())
+    help_text = " ".join(runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).output.split())
+    assert "Annotate every cable in INPUTS" in help_text and "jsonl|tagged|docbin" in help_text
 
 
 # --------------------------------------------------------------------------- Ray

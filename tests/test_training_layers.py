@@ -1,5 +1,5 @@
 """The registered training functions: the sentence-chunk corpus reader and the window-sliced
-transformer (src/cable_ner/training.py)."""
+transformer (src/cable_ner/training/)."""
 
 import json
 import math
@@ -10,7 +10,7 @@ import spacy
 import torch
 from spacy.tokens import Doc, DocBin
 
-from cable_ner.training import SentenceChunkCorpus, sentence_chunks
+from cable_ner.training.readers import SentenceChunkCorpus, sentence_chunks
 
 
 def doc_of_sentences(nlp, lengths: list[int]) -> Doc:
@@ -234,7 +234,7 @@ def test_head_scaled_adam_tells_the_transformer_from_the_heads(transformer_dir):
     from spacy.training import Example
     from spacy.util import load_config
 
-    from cable_ner.training import is_torch_param
+    from cable_ner.training.optimizers import is_torch_param
 
     config = load_config(
         "configs/trf.cfg", overrides={"paths.transformer": str(transformer_dir)}, interpolate=True

@@ -218,16 +218,13 @@ def pipeline_predict(nlp) -> Predict:
 
 # ------------------------------------------------------------------------------------- scoring
 
-_NLP = None
-
-
+@functools.cache
 def blank_nlp():
-    global _NLP
-    if _NLP is None:
-        import spacy
+    """A blank English pipeline, made once per process: the tokenizer gold and predicted docs
+    share."""
+    import spacy
 
-        _NLP = spacy.blank("en")
-    return _NLP
+    return spacy.blank("en")
 
 
 def _spans(doc, ents: Iterable[Sequence], body_start: int, strict: bool, rid: str):

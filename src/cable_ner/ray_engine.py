@@ -6,15 +6,18 @@
 The driver lists the sources (and drops those already in the output when resuming), Ray Data
 splits them into blocks, and a pool of `actors` actors, each holding the pipeline loaded once,
 reads, decodes and annotates its batches with the local engine's own functions
-(`iter_items`, `annotate_docs`, `encode`). Rows come back in input order
-(`preserve_order`), and the driver writes them with the local engine's `Writer`: the output is the
-local engine's, byte for byte, and memory stays bounded on the driver.
+(`iter_items`, `encoded`). Rows come back in input order (`preserve_order`), and the driver
+records them as the local engine does (`Tally`, the format's writer): the output is the local
+engine's, byte for byte, and memory stays bounded on the driver.
 
-Nothing leaves the machine: usage statistics are off (`RAY_USAGE_STATS_ENABLED=0`, set before
-Ray is imported) and no dashboard is started. Without `address` a local Ray instance is started
-with `num_cpus` CPUs; with one (`ray://host:10001` or `auto`), the job joins that cluster, whose
-nodes need cable-ner installed and the model and the input files at the same paths (a shared
-file system): actors read the files themselves, so cable text never passes through the driver.
+Nothing leaves the machine: usage statistics are off and no dashboard is started. `init_ray` sets
+`RAY_USAGE_STATS_ENABLED=0` before it starts or joins Ray: Ray reads it in the driver (Ray Data's
+usage records) and in the head it starts, whose processes (the actors' included) inherit it; a
+cluster started apart with `ray start` follows its own setting. Without `address` a local Ray
+instance is started with `num_cpus` CPUs; with one (`ray://host:10001` or `auto`), the job joins
+that cluster, whose nodes need cable-ner installed and the model and the input files at the same
+paths (a shared file system): actors read the files themselves, so cable text never passes
+through the driver.
 """
 
 from __future__ import annotations
@@ -25,17 +28,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .annotate import Summary, Writer, _reason_kind, annotate_docs, encode, iter_items
+from .annotate import Outcome, Summary, Tally, encoded, iter_items
 from .reader import Source, iter_sources
-
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+from .writers import open_writer
 
 
 class AnnotateActor:
     """Ray Data callable class: loads the pipeline once, annotates batches of source paths."""
 
     def __init__(self, model: str, fmt: str, batch_size: int, threads: int):
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
             import torch
 
@@ -51,10 +52,10 @@ class AnnotateActor:
     def __call__(self, batch: dict) -> dict:
         names = [str(x) for x in batch["source"]]
         paths = [str(x) for x in batch["path"]]
-        out: dict[str, dict[str, Any]] = {n: {"ref": "", "payload": "", "error": ""} for n in names}
+        out = {n: Outcome(n) for n in names}
 
         def fail(source: str, reason: str) -> None:
-            out[source]["error"] = reason
+            out[source] = Outcome(source, error=reason)
 
         items = iter_items(
             (Source(n, Path(p)) for n, p in zip(names, paths, strict=True)),
@@ -63,25 +64,16 @@ class AnnotateActor:
             Summary(),
             self.nlp.max_length,
         )
-        for context, doc, error in annotate_docs(self.nlp, items, 1, self.batch_size):
-            row = out[context["source"]]
-            if doc is None:
-                row["error"] = error or "pipeline error"
-                continue
-            try:
-                ref, payload = encode(doc, self.fmt)
-            except ValueError as err:
-                row["error"] = f"cannot write {self.fmt}: {err}"
-                continue
-            row["ref"] = ref or ""
-            row["payload"] = payload if isinstance(payload, str) else payload.hex()
-            row["skipped"] = bool((doc.user_data.get("cable_source") or {}).get("skipped"))
+        for outcome in encoded(self.nlp, items, self.fmt, 1, self.batch_size):
+            out[outcome.source] = outcome
+        rows = [out[n] for n in names]
         return {
             "source": names,
-            "ref": [out[n]["ref"] for n in names],
-            "payload": [out[n]["payload"] for n in names],
-            "error": [out[n]["error"] for n in names],
-            "read_as_text": [bool(out[n].get("skipped")) for n in names],
+            "ref": [o.ref or "" for o in rows],
+            "payload": [o.payload.hex() if isinstance(o.payload, bytes) else o.payload or ""
+                        for o in rows],  # fmt: skip
+            "error": [o.error or "" for o in rows],
+            "read_as_text": [o.read_as_text for o in rows],
         }
 
 
@@ -122,7 +114,7 @@ def annotate_ray(
     progress: Callable[[int], Any] | None = None,
 ) -> dict:
     """Annotate `inputs` with `actors` Ray actors; return the same summary as `annotate`."""
-    init_ray(address, num_cpus if num_cpus is not None else None)
+    init_ray(address, num_cpus)
     import ray
 
     ctx = ray.data.DataContext.get_current()
@@ -131,14 +123,14 @@ def annotate_ray(
     model = str(Path(model).resolve()) if Path(model).exists() else str(model)
     summary = Summary()
     start = time.perf_counter()
-    with Writer(output, fmt, resume=resume, shard_size=shard_size) as writer:
+    with open_writer(output, fmt, resume=resume, shard_size=shard_size) as writer:
+        tally = Tally(writer, summary, progress)
         rows = []  # names and paths only: the actors read the files
         for source in iter_sources(inputs):
             summary.read += 1
             if source.name in writer.done:
                 summary.resumed += 1
-                if progress:
-                    progress(1)
+                tally.tick()
             else:
                 rows.append({"source": source.name, "path": str(source.path.resolve())})
         if rows:
@@ -158,20 +150,10 @@ def annotate_ray(
                 num_gpus=gpus_per_actor,
             )  # fmt: skip
             for row in ds.iter_rows():
-                source = row["source"]
-                if row["error"]:
-                    summary.failed += 1
-                    kind = _reason_kind(row["error"])
-                    summary.failures_by_reason[kind] = summary.failures_by_reason.get(kind, 0) + 1
-                    writer.fail(source, row["error"])
-                else:
-                    payload = row["payload"]
-                    if fmt == "docbin":
-                        payload = bytes.fromhex(payload)
-                    writer.write(source, row["ref"] or None, payload)
-                    summary.annotated += 1
-                    summary.read_as_text += int(bool(row["read_as_text"]))
-                if progress:
-                    progress(1)
+                payload = row["payload"]
+                if fmt == "docbin" and not row["error"]:
+                    payload = bytes.fromhex(payload)
+                tally.record(Outcome(row["source"], row["ref"] or None, payload,
+                                     bool(row["read_as_text"]), row["error"] or None))  # fmt: skip
     summary.seconds = time.perf_counter() - start
     return summary.to_dict()
