@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from cable_ner.relabel import relabel
+from cable_ner.relabel import corpus_gold_ids, relabel
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -22,13 +22,14 @@ def main(
     splits: str = typer.Option("train,dev", help="Comma-separated DocBins of CORPUS to relabel"),
     batch_size: int = typer.Option(16, help="Docs per pipeline batch"),
 ) -> None:
+    keep = corpus_gold_ids(corpus)  # gold cables keep their hand-corrected labels
     summaries = {}
     for split in [s.strip() for s in splits.split(",") if s.strip()]:
         src = corpus / f"{split}.spacy"
         if not src.exists():
             raise typer.BadParameter(f"{src}: no such DocBin", param_hint="corpus")
         bar = lambda total, s=split: tqdm(total=total, desc=f"{s} shards")  # noqa: E731
-        summaries[split] = relabel(model, src, output / f"{split}.spacy", batch_size, bar)
+        summaries[split] = relabel(model, src, output / f"{split}.spacy", batch_size, bar, keep)
         typer.echo(json.dumps(summaries[split]))
     (output / "relabel.json").write_text(json.dumps(summaries, indent=2) + "\n", encoding="utf-8")
 

@@ -12,6 +12,7 @@ import typer
 from tqdm import tqdm
 
 from cable_ner.gold import filtered_tagger_predict, load_gold
+from cable_ner.relabel import corpus_gold_ids
 from cable_ner.repair import learn_repairs, repair_corpus, rules_to_json, silver_precision
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -48,7 +49,7 @@ def main(
         bar = lambda total, s=split: tqdm(total=total, desc=f"{s} shards")  # noqa: E731
         summary["corpus"][split] = repair_corpus(corpus / f"{split}.spacy",
                                                  output / f"{split}.spacy", rules,
-                                                 drop_upper_case, bar)
+                                                 drop_upper_case, bar, corpus_gold_ids(corpus))
         typer.echo(f"{split}: {json.dumps(summary['corpus'][split])}")
     summary["rules"] = rules_to_json(rules)
     output.mkdir(parents=True, exist_ok=True)

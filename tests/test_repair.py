@@ -130,3 +130,25 @@ def test_relabel_replaces_entities_and_keeps_tokens_sentences_and_metadata(tmp_p
     assert summary["entities_after"] == {"LOC": 1, "PER": 1}
     assert summary["f_against_input"] == 0.0
     json.dumps(summary)
+
+
+def test_gold_cables_of_a_corpus_keep_their_labels(tmp_path):
+    from cable_ner.relabel import corpus_gold_ids
+
+    corpus = tmp_path / "corpus"
+    src = _docbin(corpus / "train.spacy", ["Date: Monday. Zuma met staff in Rome."],
+                  [[("Date:", "PER"), ("Zuma", "ORG")]])
+    (corpus / "report.json").write_text(json.dumps({"gold_labels": ["37"]}))
+    keep = corpus_gold_ids(corpus)
+    assert keep == {"37"} and corpus_gold_ids(tmp_path) == frozenset()
+    rules = learn_repairs([_cable()], {TEXT: SILVER}, min_count=1, min_share=0.6)
+    counts = repair_corpus(src, tmp_path / "rep" / "train.spacy", rules, keep=keep)
+    assert counts == {"docs": 1, "entities": 2, "kept_gold": 1}
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "LOC", "pattern": "Rome"}])
+    nlp.to_disk(tmp_path / "model")
+    summary = relabel(tmp_path / "model", src, tmp_path / "rel" / "train.spacy", keep=keep)
+    assert summary["kept_gold"] == 1 and summary["entities_after"] == {}
+    for out in ("rep", "rel"):
+        (doc,) = _read(tmp_path / out / "train.spacy" / "00000.spacy")
+        assert [(e.text, e.label_) for e in doc.ents] == [("Date:", "PER"), ("Zuma", "ORG")]

@@ -13,39 +13,82 @@ import pytest
 import spacy
 
 ROOT = Path(__file__).resolve().parents[1]
-PKG = ROOT / "src" / "cable_ner"
-# Code a command loads besides its script's imports, through the entry points its input names:
-# a training config (configs/) resolves the tokenizer, components and training functions of
-# cable_ner.pipeline and cable_ner.training; a trained pipeline (model-best) the first two.
-LOADED_BY = {"configs/": {"pipeline", "training"}, "model-best": {"pipeline"}}
+SRC = ROOT / "src"
+PKG = SRC / "cable_ner"
 
 
-def package_imports(path: Path) -> set[str]:
-    """The cable_ner modules a file imports, absolutely or relatively (from its syntax tree)."""
-    names = set()
+def module_file(dotted: str) -> Path | None:
+    """The source file of a cable_ner module (`cable_ner.training.readers`), or None."""
+    base = SRC.joinpath(*dotted.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _module_name(path: Path) -> list[str]:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def package_imports(path: Path) -> set[Path]:
+    """The cable_ner source files a file imports, absolutely or relatively (from its syntax
+    tree): `from .x import y` names x, or y where y is itself a module."""
+    here = _module_name(path) if path.is_relative_to(SRC) else []
+    if path.name != "__init__.py" and here:
+        here = here[:-1]  # the package a module sits in
+    files = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level == 1 and module:
-                names.add(module.split(".")[0])
-            elif (node.level == 1 and not module) or module == "cable_ner":
-                names.update(alias.name for alias in node.names)
-            elif module.startswith("cable_ner."):
-                names.add(module.split(".")[1])
+            if node.level:
+                base = here[: len(here) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if not module.startswith("cable_ner"):
+                continue
+            parts = module.split(".")
+            for i in range(2, len(parts) + 1):  # a submodule import runs its packages' __init__
+                found = module_file(".".join(parts[:i]))
+                if found:
+                    files.add(found)
+            for alias in node.names:
+                found = module_file(f"{module}.{alias.name}")
+                if found:
+                    files.add(found)
         elif isinstance(node, ast.Import):
-            dotted = (alias.name.split(".") for alias in node.names)
-            names.update(parts[1] for parts in dotted if parts[0] == "cable_ner" and len(parts) > 1)
-    return {name for name in names if (PKG / f"{name}.py").is_file()}
+            for alias in node.names:
+                parts = alias.name.split(".")
+                for i in range(2, len(parts) + 1):
+                    if parts[0] == "cable_ner" and (found := module_file(".".join(parts[:i]))):
+                        files.add(found)
+    return files
 
 
-def imports_closure(modules: set[str]) -> set[str]:
-    seen, todo = set(), list(modules)
+def imports_closure(files: set[Path]) -> set[Path]:
+    seen, todo = set(), list(files)
     while todo:
-        module = todo.pop()
-        if module not in seen:
-            seen.add(module)
-            todo.extend(package_imports(PKG / f"{module}.py"))
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo.extend(package_imports(path))
     return seen
+
+
+def entry_point_modules(groups: set[str] | None = None) -> set[Path]:
+    """The files of the entry points in pyproject.toml (all groups, or these), which a config
+    or a saved pipeline loads by name whatever its command imports."""
+    import tomllib
+
+    eps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    return {module_file(target.split(":")[0]) for group, names in eps.items()
+            if groups is None or group in groups for target in names.values()}
+
+
+# Code a command loads besides its script's imports, through the entry points its input names:
+# a training config (configs/) resolves every registered function; a trained pipeline
+# (model-best) its tokenizer and components.
+LOADED_BY = {"configs/": None, "model-best": {"spacy_factories", "spacy_tokenizers"}}
 
 
 def project_commands() -> list[dict]:
@@ -71,14 +114,29 @@ def test_commands_depend_on_the_package_modules_they_run():
         assert not [d for d in deps if ", " in d], f"{cmd['name']}: weasel joined items {deps}"
         listed = {d for d in deps if d.startswith("src/")}
         assert all((ROOT / d).is_file() for d in listed), f"{cmd['name']}: {sorted(listed)}"
-        roots = set()
+        roots: set[Path] = set()
         for dep in deps:
             roots |= package_imports(ROOT / dep) if dep.startswith("scripts/") else set()
-            roots |= {m for key, mods in LOADED_BY.items() if key in dep for m in mods}
+            for key, groups in LOADED_BY.items():
+                roots |= entry_point_modules(groups) if key in dep else set()
         if "pyproject.toml" in deps:  # it builds the wheel: the whole package
-            roots = {p.stem for p in PKG.glob("*.py")}
-        needed = {f"src/cable_ner/{m}.py" for m in imports_closure(roots)}
+            roots = set(PKG.rglob("*.py"))
+        needed = {str(p.relative_to(ROOT)) for p in imports_closure(roots)}
         assert needed <= listed, f"{cmd['name']} lacks {sorted(needed - listed)}"
+
+
+def test_import_resolution_follows_subpackages_and_relative_imports():
+    # report/__init__.py imports its siblings relatively; markdown.py imports ..format and more
+    report = package_imports(PKG / "report" / "__init__.py")
+    assert {PKG / "report" / f"{m}.py" for m in ("markdown", "page", "plots", "write")} <= report
+    markdown = package_imports(PKG / "report" / "markdown.py")
+    assert PKG / "report" / "format.py" in markdown
+    assert PKG / "report" / "__init__.py" in markdown  # importing a submodule runs it first
+    # an absolute import of a submodule runs its package's __init__ too
+    scorer = package_imports(ROOT / "scripts" / "evaluate.py")
+    assert {PKG / "report" / "__init__.py", PKG / "gold.py", PKG / "scoring.py"} <= scorer
+    # the entry points name real files (pyproject.toml is the registry's one list)
+    assert PKG / "training" / "readers.py" in entry_point_modules({"spacy_readers"})
 
 
 @pytest.mark.slow
@@ -110,6 +168,17 @@ def test_project_run_all_on_the_sample(tmp_path):
     model = project / "training" / "trf" / "model-best"
     log = [json.loads(line) for line in (project / "training" / "trf" / "log.jsonl").open()]
     assert [r["step"] for r in log] == [0, 1, 2]
+    # the gold stage: the sample's gold cables converted to their splits, fine-tuned, scored
+    assert report["gold_labels"] == sorted(
+        rec["reference_id"] for rec in map(json.loads, (project / "assets" / "sample" /
+                                                         "gold.jsonl").open())
+        if rec["split"] == "train")
+    for split in ("train", "dev", "test"):
+        assert list((project / "corpus" / "gold" / f"{split}.spacy").glob("*.spacy"))
+    gold_log = project / "training" / "trf_gold" / "log.jsonl"
+    assert [json.loads(line)["step"] for line in gold_log.open()] == [0, 1, 2]
+    metrics = json.loads((project / "training" / "trf_gold" / "eval" / "metrics.json").read_text())
+    assert (metrics["gold"]["split"], metrics["gold"]["n_cables"]) == ("test", 2)
     nlp = spacy.load(model)
     assert nlp.pipe_names == ["transformer", "senter", "ner", "cable_metadata"]
     assert nlp.meta["cable_ner"]["filtered"] == report["filtered"]

@@ -10,12 +10,16 @@ clean text, token for token, with the converter's sentence starts (its own sente
 so the relabelled corpus has exactly the splits, cables and sentences of the input. This is the
 training-data counterpart of the annotate job, which reads raw cables and writes records.
 
+Gold cables (the converter trains gold train cables with their hand-corrected labels, and
+lists them in the corpus's `report.json` as `gold_labels`) are passed through unchanged: `keep`.
+
 The summary counts docs and entities per label before and after, and the silver F of the new
 labels against the old ones (a diagnostic of how far the labeller departs from its input).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +43,20 @@ def _fresh(nlp: Language, doc: Doc) -> Doc:
     )
 
 
+def doc_id(doc: Doc) -> str:
+    """A converted doc's reference id, or its file's stem (as the convert report names it)."""
+    cable = doc.user_data.get("cable") or {}
+    return (cable.get("header") or {}).get("reference_id") or Path(cable.get("source", "")).stem
+
+
+def corpus_gold_ids(corpus: str | Path) -> frozenset[str]:
+    """The gold cables of a converted corpus (its report.json's `gold_labels`), none without one."""
+    report = Path(corpus) / "report.json"
+    if not report.is_file():
+        return frozenset()
+    return frozenset(json.loads(report.read_text(encoding="utf-8")).get("gold_labels", []))
+
+
 def relabel_docs(nlp: Language, docs: list[Doc], batch_size: int = 16) -> Iterator[tuple[Doc, Doc]]:
     """(relabelled, input) doc pairs: the input's tokens and user_data, predicted entities."""
     disable = [name for name in nlp.pipe_names if name in SKIP]
@@ -48,6 +66,10 @@ def relabel_docs(nlp: Language, docs: list[Doc], batch_size: int = 16) -> Iterat
             new = doc.copy()
             new.ents = [Span(new, e.start, e.end, label=e.label_) for e in pred.ents]
             yield new, doc
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 2)
 
 
 def _shards(path: Path) -> list[Path]:
@@ -63,21 +85,27 @@ def _shards(path: Path) -> list[Path]:
 
 
 def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: int = 16,
-            progress=None) -> dict:
+            progress=None, keep: frozenset[str] = frozenset()) -> dict:
     """Relabel the DocBin (or shard folder) `src` with the pipeline at `model` into `dest`, shard
-    by shard under the same names; returns the summary."""
+    by shard under the same names, passing the docs whose id is in `keep` through unchanged;
+    returns the summary."""
     import spacy
 
     src, dest = Path(src), Path(dest)
     shards = _shards(src)
     nlp = spacy.load(model)
     before, after = Counter(), Counter()
-    examples, n_docs = [], 0
+    examples, n_docs, kept = [], 0, 0
     bar = progress(total=len(shards)) if progress else None
     for shard in shards:
         docs = list(DocBin().from_disk(shard).get_docs(nlp.vocab))
         out = DocBin(store_user_data=True)
-        for new, old in relabel_docs(nlp, docs, batch_size):
+        for doc in docs:
+            if doc_id(doc) in keep:
+                out.add(doc)
+                kept += 1
+        todo = [doc for doc in docs if doc_id(doc) not in keep]
+        for new, old in relabel_docs(nlp, todo, batch_size):
             before.update(e.label_ for e in old.ents)
             after.update(e.label_ for e in new.ents)
             examples.append(Example(new, old))
@@ -96,9 +124,10 @@ def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: in
         "input": str(src),
         "output": str(dest),
         "docs": n_docs,
+        "kept_gold": kept,
         "entities_before": dict(sorted(before.items())),
         "entities_after": dict(sorted(after.items())),
-        "f_against_input": round(100 * agreement["ents_f"], 2),
-        "p_against_input": round(100 * agreement["ents_p"], 2),
-        "r_against_input": round(100 * agreement["ents_r"], 2),
+        "f_against_input": _pct(agreement["ents_f"]),
+        "p_against_input": _pct(agreement["ents_p"]),
+        "r_against_input": _pct(agreement["ents_r"]),
     }

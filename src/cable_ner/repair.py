@@ -26,7 +26,7 @@ from pathlib import Path
 from spacy.tokens import Doc, DocBin, Span
 
 from .gold import GoldCable, score_against_gold
-from .relabel import _shards
+from .relabel import _shards, doc_id
 from .scoring import is_upper_case
 
 Ent = tuple[int, int, str]
@@ -128,9 +128,11 @@ def repair_doc(doc: Doc, rules: Sequence[Repair], counts: Counter) -> Doc:
 
 
 def repair_corpus(src: str | Path, dest: str | Path, rules: Sequence[Repair],
-                  drop_upper_case: bool = False, progress=None) -> dict:
+                  drop_upper_case: bool = False, progress=None,
+                  keep: frozenset[str] = frozenset()) -> dict:
     """Apply `rules` to every doc of `src` (shard folder or DocBin) into `dest`, shard by shard,
-    leaving out upper-case cables if asked; returns the counts."""
+    leaving out upper-case cables if asked; docs whose id is in `keep` (gold cables) pass
+    through untouched. Returns the counts."""
     import spacy
 
     src, dest = Path(src), Path(dest)
@@ -143,6 +145,10 @@ def repair_corpus(src: str | Path, dest: str | Path, rules: Sequence[Repair],
         for doc in DocBin().from_disk(shard).get_docs(vocab):
             counts["docs"] += 1
             counts["entities"] += len(doc.ents)
+            if doc_id(doc) in keep:
+                counts["kept_gold"] += 1
+                out.add(doc)
+                continue
             if drop_upper_case and is_upper_case(doc.text, _body_start(doc)):
                 counts["upper_case_left_out"] += 1
                 continue
