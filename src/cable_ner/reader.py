@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .header import CableHeader, Paragraph, find_paragraphs, parse_header, starts_like_a_cable
+from .header import CableHeader, Paragraph, parse_header, starts_like_a_cable
 from .markup import Markup, MarkupError, parse_markup
 
 FORMS = ("tagged", "raw", "page", "text")
@@ -185,7 +185,7 @@ def parse_cable(
     except MarkupError as err:
         line = body.count("\n", 0, _line_offset(body, err.line)) + 1 + text.count("\n", 0, offset)
         return Skipped(name, f"markup error: {err.reason}", line)
-    header = parse_header(markup.text)
+    header, paragraphs = parse_header(markup.text)
     ref = page_meta.get("reference_id") or (stem if stem and REFERENCE_ID.match(stem) else None)
     header = replace(
         header,
@@ -196,9 +196,7 @@ def parse_cable(
         page_classification=page_meta.get("classification"),
     )
     sentences = markup.lines if form == "tagged" else None
-    return CableRecord(
-        name, form, markup, header, find_paragraphs(markup.text), sentences, source_offset=offset
-    )
+    return CableRecord(name, form, markup, header, paragraphs, sentences, source_offset=offset)
 
 
 # A plain text's header counts only with one of these: a classification word alone is no header.
@@ -214,9 +212,9 @@ def plain_record(text: str, name: str = "<text>", header: bool = True) -> CableR
     """
     identity = Markup(text, [], [(0, len(text), 0, len(text))])
     parsed = parse_header(text) if header and starts_like_a_cable(text) else None
-    if parsed is None or not any(getattr(parsed, f) for f in _STRUCTURAL_FIELDS):
+    if parsed is None or not any(getattr(parsed.header, f) for f in _STRUCTURAL_FIELDS):
         return CableRecord(name, "text", identity, CableHeader.from_dict({}), [], None)
-    return CableRecord(name, "text", identity, parsed, find_paragraphs(text), None)
+    return CableRecord(name, "text", identity, parsed.header, parsed.paragraphs, None)
 
 
 def _line_offset(text: str, line: int) -> int:
