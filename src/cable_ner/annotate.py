@@ -9,9 +9,14 @@ grow with the corpus. Every file given ends up in exactly one of the summary's c
 
 - `annotated`: written to the output;
 - `resumed`: already in the output from an earlier run (`resume=True`), not redone;
-- `failed`: unreadable, binary, invalid UTF-8, empty, longer than `nlp.max_length`, a pipeline
-  error in its batch, or a doc the tagged format cannot hold; one line each, with the reason, in
-  the failures file. A failure never stops the run, and a failed file is retried on the next run.
+- `failed`: unreadable, binary, undecodable (neither UTF-8 nor cp1252), empty, longer than
+  `nlp.max_length`, a pipeline error in its batch, or a doc the tagged format cannot hold; one line
+  each, with the reason, in the failures file. A failure never stops the run, and a failed file is
+  retried on the next run.
+
+Files are decoded by `reader.decode`: as their byte-order mark says (UTF-8, UTF-16, UTF-32), else
+as UTF-8, with the bytes that are not valid UTF-8 read as cp1252. Each record says which
+(`encoding`, and `encoding_fallback` for cp1252).
 
 Inputs the cable reader rejects but can still read as text (a scraper stub, unbalanced brackets)
 are annotated as plain text; their records carry the reason in `skipped` (counted as
@@ -19,11 +24,12 @@ are annotated as plain text; their records carry the reason in `skipped` (counte
 
 Outputs (`fmt`):
 - `jsonl`: one line per cable: `doc._.cable.to_dict()` (header fields, paragraphs, source, form,
-  text_hash, skipped, label_counts) with `entities` as a flat list of `start`, `end` (character
-  offsets into the decoded input file, BOM removed: `ent._.source_span`), `label`, `text`,
-  `paragraph`, `portion`, `clean_start`, `clean_end` (offsets into the doc's text). OUTPUT is a
-  `.jsonl` file (failures in `OUTPUT.failures.jsonl`) or a folder (`annotations.jsonl` in it).
-  Resume reads the `source` of each line; a truncated last line is cut off and redone.
+  encoding, encoding_fallback, text_hash, skipped, label_counts) with `entities` as a flat list
+  of `start`, `end` (character offsets into the decoded input file, BOM removed:
+  `ent._.source_span`), `label`, `text`, `paragraph`, `portion`, `clean_start`, `clean_end`
+  (offsets into the doc's text). OUTPUT is a `.jsonl` file (failures in
+  `OUTPUT.failures.jsonl`) or a folder (`annotations.jsonl` in it). Resume reads the `source` of
+  each line; a truncated last line is cut off and redone.
 - `tagged`: `OUTPUT/<id>.txt` in the tagged format (`markup.write_tagged`; sentences from the
   pipeline's senter, one line when it sets none), ready for `scripts/convert.py`. `<id>` is the
   reference id (or the file stem) reduced to `[A-Za-z0-9_.-]`; a clash gets `__2`, `__3`.
@@ -43,7 +49,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import gzip
 import json
 import os
 import re
@@ -58,9 +63,11 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from . import component as _component  # noqa: F401  (registers cable_metadata)
+from .cable import skip_reason
 from .markup import write_tagged
-from .pipeline import CableReader
-from .reader import Skipped, Source, decode, file_stem, iter_sources
+from .reader import Skipped, Source, file_stem, iter_sources, read_source
+from .tokenizer import CableReader
 
 FORMATS = ("jsonl", "tagged", "docbin")
 JSONL_NAME = "annotations.jsonl"
@@ -264,20 +271,20 @@ def iter_items(
         if source.name in done:
             summary.resumed += 1
             continue
-        try:
-            data = source.read_bytes()
-        except (OSError, EOFError, gzip.BadGzipFile) as err:
-            fail(source.name, f"cannot read: {err}")
+        decoded = read_source(source)
+        if isinstance(decoded, Skipped):
+            where = f" (line {decoded.line})" if decoded.line else ""
+            fail(source.name, decoded.reason + where)
             continue
-        text = decode(source.name, data)
-        if isinstance(text, Skipped):
-            where = f" (line {text.line})" if text.line else ""
-            fail(source.name, text.reason + where)
-            continue
+        text = decoded.text
         if len(text) > max_length:
             fail(source.name, f"longer than nlp.max_length ({len(text):,} > {max_length:,})")
             continue
-        yield text, {"source": source.name}
+        yield text, {
+            "source": source.name,
+            "encoding": decoded.encoding,
+            "encoding_fallback": decoded.fallback,
+        }
 
 
 # --------------------------------------------------------------------------- encoding a doc
@@ -545,7 +552,7 @@ def annotate(
                 continue
             writer.write(source, ref, payload)
             summary.annotated += 1
-            if (doc.user_data.get("cable_source") or {}).get("skipped"):
+            if skip_reason(doc):
                 summary.read_as_text += 1
             if progress:
                 progress(1)

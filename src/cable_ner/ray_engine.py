@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .annotate import Summary, Writer, _reason_kind, annotate_docs, encode, iter_items
+from .cable import skip_reason
 from .reader import Source, iter_sources
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -75,7 +76,7 @@ class AnnotateActor:
                 continue
             row["ref"] = ref or ""
             row["payload"] = payload if isinstance(payload, str) else payload.hex()
-            row["skipped"] = bool((doc.user_data.get("cable_source") or {}).get("skipped"))
+            row["skipped"] = bool(skip_reason(doc))
         return {
             "source": names,
             "ref": [out[n]["ref"] for n in names],

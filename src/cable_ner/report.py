@@ -249,7 +249,7 @@ def render_errors(examples: Sequence, samples: Sequence[dict], width: int = 100)
     metadata (`cable_ner.pipeline.render`), then the reference's entities there (displaCy)."""
     from spacy import displacy
 
-    from .pipeline import render
+    from .render import render
 
     options = {"colors": COLORS}
     out = []
