@@ -134,6 +134,12 @@ def print_report(report: dict, output: Path) -> None:
         for row in report["skipped_files"][:10]:
             line = f":{row['line']}" if row.get("line") else ""
             msg.text(f"  {row['file']}{line}: {row['reason']}")
+    msg.text("encodings: " + ", ".join(f"{k} {v}" for k, v in report["encodings"].items()))
+    if report["encoding_fallbacks"]:
+        fallbacks = report["encoding_fallbacks"]
+        msg.warn(f"{len(fallbacks)} files are not valid UTF-8 and were read as cp1252:")
+        for name in fallbacks[:10]:
+            msg.text(f"  {name}")
     if report["filtered"]:
         msg.table(list(report["filtered"].items()), header=("filtered rule/label", "entities"))
     if report["gold_labels"]:

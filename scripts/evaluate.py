@@ -87,7 +87,8 @@ def main(
     """
     import spacy
 
-    import cable_ner.pipeline  # noqa: F401  (the cable reader and component)
+    import cable_ner.components  # noqa: F401  (the cable_metadata component)
+    import cable_ner.tokenizer  # noqa: F401  (the cable reader)
 
     if not reference_dir and test is None:
         raise typer.BadParameter("give --test or --reference-dir")

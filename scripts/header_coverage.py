@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from cable_ner.header import find_paragraphs, parse_header
+from cable_ner.header import parse_header
 from cable_ner.reader import CableRecord, Source, read_cable
 
 app = typer.Typer(add_completion=False)
@@ -39,8 +39,7 @@ def report(label: str, items: list[tuple[str, str]], show: int) -> dict[str, flo
     missing: dict[str, list[str]] = {f: [] for f in FIELDS}
     t0 = time.perf_counter()
     for name, text in items:
-        h = parse_header(text)
-        para = find_paragraphs(text)
+        h, para = parse_header(text)
         for f in FIELDS:
             if has(h, para, f):
                 counts[f] += 1

@@ -102,7 +102,8 @@ def main(
     if model is not None:
         import spacy
 
-        import cable_ner.pipeline  # noqa: F401  (the cable reader and component)
+        import cable_ner.components  # noqa: F401  (the cable_metadata component)
+        import cable_ner.tokenizer  # noqa: F401  (the cable reader)
 
         nlp = spacy.load(model)
     try:

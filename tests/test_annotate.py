@@ -1,5 +1,6 @@
 """Batch annotation (cable_ner.annotate, cable_ner.ray_engine) with a tiny rule-based pipeline."""
 
+import codecs
 import html
 import importlib.util
 import json
@@ -12,8 +13,8 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 
 from cable_ner.annotate import annotate, prepare_pipeline
-from cable_ner.pipeline import CableReader
 from cable_ner.reader import decode, iter_sources, read_cable
+from cable_ner.tokenizer import CableReader
 from cable_ner.writers import REQUIRED_KEYS, TaggedWriter, inside, safe_name
 
 PATTERNS = [
@@ -64,7 +65,7 @@ def inputs(tmp_path_factory, sample) -> Path:
     shutil.copy(sample / "raw" / "07MUSCAT412.txt", hostile / "...txt")
     bad = root / "bad"
     bad.mkdir()
-    (bad / "invalid_utf8.txt").write_bytes(b"<pre>UNCLAS \xff\xfe MUSCAT</pre>")
+    (bad / "invalid_utf8.txt").write_bytes(b"<pre>UNCLAS \x81\x8d MUSCAT</pre>")  # nor cp1252
     (bad / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
     (bad / "empty.txt").write_bytes(b"")
     return root
@@ -95,7 +96,7 @@ def test_jsonl_records_and_offsets_into_the_original_file(jsonl_run, inputs):
     checked = 0
     for row in rows:
         assert set(REQUIRED_KEYS) <= set(row)
-        file_text = decode(row["source"], Path(row["source"]).read_bytes())
+        file_text = decode(row["source"], Path(row["source"]).read_bytes()).text
         for ent in row["entities"]:
             assert set(ent) >= ENTITY_KEYS
             found = file_text[ent["start"] : ent["end"]]
@@ -118,10 +119,43 @@ def test_failures_are_reported_and_the_run_continues(jsonl_run):
     failures = _lines(out.with_name("out.failures.jsonl"))
     reasons = {Path(f["file"]).name: f["reason"] for f in failures}
     assert set(reasons) == {"invalid_utf8.txt", "binary.txt", "empty.txt"}
-    assert reasons["invalid_utf8.txt"] == "invalid UTF-8 at byte 12 (line 1)"
+    assert reasons["invalid_utf8.txt"] == (
+        "undecodable at byte 12: neither UTF-8 nor cp1252 (byte 0x81) (line 1)"
+    )
     assert reasons["binary.txt"].startswith("binary file")
-    assert summary["failures_by_reason"] == {"invalid UTF-8": 1, "binary file": 1, "empty file": 1}
+    assert summary["failures_by_reason"] == {"undecodable": 1, "binary file": 1, "empty file": 1}
 
+
+def test_files_in_other_encodings_are_decoded_and_their_encoding_recorded(model, sample, tmp_path):
+    """UTF-16 and UTF-8 with a byte-order mark, and cp1252 (not UTF-8), read as what they are:
+    the same entities at the same character offsets into the decoded file as the UTF-8 file."""
+    text = (sample / "raw" / "07MUSCAT412.txt").read_text(encoding="utf-8")
+    text = text.replace("(C) Summary: ", "(C) Summary: The café’s owner in Muscat said ", 1)
+    boms = {"utf-8-sig": codecs.BOM_UTF8, "utf-16-le": codecs.BOM_UTF16_LE,
+            "utf-16-be": codecs.BOM_UTF16_BE}  # fmt: skip
+    src = tmp_path / "in"
+    src.mkdir()
+    for encoding in ("utf-8", *boms, "cp1252"):
+        data = boms.get(encoding, b"") + text.encode(encoding.removesuffix("-sig"))
+        (src / f"{encoding}.txt").write_bytes(data)
+    (src / "binary.txt").write_bytes(b"\x00" * 64)
+    out = tmp_path / "out.jsonl"
+    summary = annotate(model, [src], out)
+    assert (summary["annotated"], summary["failed"]) == (5, 1)
+    failures = _lines(out.with_name("out.failures.jsonl"))
+    assert [(Path(f["file"]).name, f["reason"]) for f in failures] == [
+        ("binary.txt", "binary file (contains NUL bytes)")
+    ]
+    rows = {Path(r["source"]).stem: r for r in _lines(out)}
+    cafe = text.index("café’s owner in Muscat")
+    muscat = {"start": cafe + 16, "end": cafe + 22, "label": "LOC", "text": "Muscat"}
+    for encoding, row in rows.items():
+        assert (row["encoding"], row["encoding_fallback"]) == (encoding, encoding == "cp1252")
+        assert decode(row["source"], Path(row["source"]).read_bytes()).text == text
+        assert row["entities"] == rows["utf-8"]["entities"]
+        assert any(muscat.items() <= e.items() for e in row["entities"])
+        for e in row["entities"]:
+            assert _squash(html.unescape(text[e["start"] : e["end"]])) == _squash(e["text"])
 
 def test_tagged_output_reparses_to_the_same_entities(model, inputs, jsonl_run, tmp_path):
     _, jsonl = jsonl_run

@@ -1,3 +1,4 @@
+import codecs
 import json
 import re
 import shutil
@@ -7,6 +8,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
+from cable_ner.cable import USER_DATA_KEY
 from cable_ner.convert import (
     ConvertOptions,
     assign_split,
@@ -68,6 +70,32 @@ def test_every_file_is_accounted_for(sample_corpus, sample):
     assert report["skipped"] == 7 and report["converted"] + report["skipped"] == n_files
     assert json.loads((out / "report.json").read_text()) == report
     assert sum(len(load(out / f"{s}.spacy")) for s in ("train", "dev", "test")) == 41
+
+
+def test_encodings_are_counted_and_recorded_per_doc(tmp_path, sample):
+    """A cp1252 copy (not UTF-8) and a UTF-16 one with a byte-order mark convert like the UTF-8
+    original: same text and entities, their encoding in user_data and in the report."""
+    text = (sample / "tagged" / "07MUSCAT412.txt").read_text(encoding="utf-8")
+    text = text.replace("( C ) Summary: ", "( C ) Summary: The café’s owner said : ", 1)
+    assert "café’s" in text
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "07MUSCAT412.txt").write_text(text, encoding="utf-8")
+    (src / "07MUSCAT413.txt").write_bytes(text.encode("cp1252"))
+    (src / "07MUSCAT414.txt").write_bytes(codecs.BOM_UTF16_BE + text.encode("utf-16-be"))
+    pins = frozenset({"07MUSCAT412", "07MUSCAT413", "07MUSCAT414"})
+    report = convert([src], tmp_path / "out", ConvertOptions(pins=pins))
+    assert report["converted"] == 3 and report["skipped"] == 0
+    assert report["encodings"] == {"utf-8": 1, "cp1252": 1, "utf-16-be": 1}
+    assert report["encoding_fallbacks"] == [str(src / "07MUSCAT413.txt")]
+    docs = load(tmp_path / "out" / "test.spacy")
+    data = {d.user_data[USER_DATA_KEY]["header"]["reference_id"]: d for d in docs}
+    assert len(data) == 3 and len({d.text for d in docs}) == 1 and "café’s" in docs[0].text
+    assert len({tuple((e.start, e.end, e.label_) for e in d.ents) for d in docs}) == 1
+    got = {rid: (d.user_data[USER_DATA_KEY]["encoding"],
+                 d.user_data[USER_DATA_KEY]["encoding_fallback"]) for rid, d in data.items()}
+    assert got == {"07MUSCAT412": ("utf-8", False), "07MUSCAT413": ("cp1252", True),
+                   "07MUSCAT414": ("utf-16-be", False)}  # fmt: skip
 
 
 def test_entity_counts_equal_an_independent_bracket_count(sample_corpus, sample):

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cable_ner.header import CableHeader, Paragraph, find_paragraphs, parse_header
+from cable_ner.header import (
+    CableHeader,
+    Paragraph,
+    find_paragraphs,
+    paragraph_lookup,
+    parse_header,
+)
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -87,7 +93,7 @@ SECRET_NOFORN_NOPARA = (
 
 @pytest.mark.parametrize("text", [MUSCAT_TAGGED, MUSCAT_RAW], ids=["tagged", "raw"])
 def test_muscat(text):
-    h = parse_header(text)
+    h = parse_header(text).header
     assert h.classification == "CONFIDENTIAL"
     assert h.post == "MUSCAT"
     assert h.serial == "000071"
@@ -110,6 +116,7 @@ def test_muscat(text):
     assert text[a:b].startswith("A recent New York Time")
     assert text[a:b].endswith("disquieting")
     paras = find_paragraphs(text)
+    assert parse_header(text).paragraphs == paras
     assert [p.number for p in paras] == [1, 2]
     assert [p.portion for p in paras] == ["C", "U"]
     assert paras[0].start == h.header_end
@@ -119,7 +126,7 @@ def test_muscat(text):
 
 @pytest.mark.parametrize("text", [HARARE_RAW, HARARE_TAGGED], ids=["raw", "tagged-dated"])
 def test_harare_old_style(text):
-    h = parse_header(text)
+    h = parse_header(text).header
     assert h.classification == "CONFIDENTIAL"
     assert h.section == (1, 2)
     assert h.post == "HARARE"
@@ -140,7 +147,7 @@ def test_harare_old_style(text):
 
 
 def test_corrected_copy_lettered_refs_and_portions():
-    h = parse_header(STATE_CORRECTED)
+    h = parse_header(STATE_CORRECTED).header
     assert h.classification == "CONFIDENTIAL"
     assert (h.post, h.serial) == ("STATE", "176819")
     assert h.subject == "AFGHANISTAN'S POLITICAL FUTURE (CORRECTED COPY)"
@@ -154,7 +161,7 @@ def test_corrected_copy_lettered_refs_and_portions():
 
 
 def test_unclas_sensitive_unanchored_paragraphs():
-    h = parse_header(UNCLAS_SBU)
+    h = parse_header(UNCLAS_SBU).header
     assert h.classification == "UNCLASSIFIED"
     assert h.captions == ("SIPDIS", "SENSITIVE")
     assert h.wikileaks_classification == "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
@@ -170,7 +177,7 @@ def test_unclas_sensitive_unanchored_paragraphs():
 
 
 def test_secret_noforn_without_paragraphs():
-    h = parse_header(SECRET_NOFORN_NOPARA)
+    h = parse_header(SECRET_NOFORN_NOPARA).header
     assert h.classification == "SECRET"
     assert h.post == "TEL AVIV"
     assert h.captions == ("NOFORN", "SIPDIS")
@@ -206,22 +213,23 @@ def test_secret_noforn_without_paragraphs():
 )
 def test_banners(banner, expected):
     h = parse_header(f"{banner} ROME 001196 \n\nSIPDIS \n\nE.O. 12958: DECL: 03/05/2017 \n"
-                     "TAGS: PHUM IT\nSUBJECT: A TEST \n\n¶1. (U) Text.\n")
+                     "TAGS: PHUM IT\nSUBJECT: A TEST \n\n¶1. (U) Text.\n").header
     assert h.classification == expected
     assert (h.post, h.serial) == ("ROME", "001196")
 
 
 def test_tagger_split_banner():
     # the tagger bracketed part of the banner; after markup removal the spacing is odd
-    h = parse_header("C O N  F I D E N T I A L MUSCAT 000071 SIPDIS TAGS: PREL SUBJECT: X ¶1 . \n")
+    t = "C O N  F I D E N T I A L MUSCAT 000071 SIPDIS TAGS: PREL SUBJECT: X ¶1 . \n"
+    h = parse_header(t).header
     assert h.classification == "CONFIDENTIAL"
 
 
 def test_eo_variants():
-    h = parse_header("UNCLAS STATE 000001 \nE.O. 13526: N/A \nTAGS: PREL\nSUBJECT: X\n")
+    h = parse_header("UNCLAS STATE 000001 \nE.O. 13526: N/A \nTAGS: PREL\nSUBJECT: X\n").header
     assert (h.eo, h.decl) == ("13526", "N/A")
     h = parse_header("S E C R E T MADRID 05480 E.O. 12356: DECL: OADR TAGS: PTER SP SUBJECT: Q "
-                     "REF: A ) MADRID 5426 , B ) MADRID 5425 ¶1 . \n( C ) LIBYA . \n")
+                     "REF: A ) MADRID 5426 , B ) MADRID 5425 ¶1 . \n( C ) LIBYA . \n").header
     assert (h.eo, h.decl) == ("12356", "OADR")
     assert h.refs == ("A. MADRID 5426", "B. MADRID 5425")
 
@@ -231,7 +239,7 @@ def test_glued_dated_header():
          "REAPE.O. 12958: DECL: 11/14/2012 TAGS: PTER TU\n\n"
          "¶1. (U) CLASSIFIED BY DCM ROBERT S. DEUTSCH; REASONS 1.5 (B) AND (D).  \n\n"
          "¶2. (U) COMBATING TERRORISM.\n")
-    h = parse_header(t)
+    h = parse_header(t).header
     assert h.classification == "SECRET"
     assert h.section == (1, 5)
     assert (h.post, h.serial) == ("ANKARA", "008305")
@@ -247,7 +255,7 @@ def test_lettered_refs_dotted():
          "TAGS: PREL SA\nSUBJECT: TEST \n\nREF: A. RIYADH 1579 B. STATE 12345 \n"
          "C. 08 RIYADH 99 \n\nClassified By: Ambassador James B. Smith for reasons 1.4 (b,d)\n\n"
          "¶1. (C) Text.\n")
-    h = parse_header(t)
+    h = parse_header(t).header
     assert h.refs == ("A. RIYADH 1579", "B. STATE 12345", "C. 08 RIYADH 99")
     assert h.classified_by_title == "Ambassador"
     assert h.classified_by_name == "James B. Smith"
@@ -259,7 +267,7 @@ def test_tagged_unanchored_paragraph():
          "SUBJECT: A MEETING REF: DUBAI 00018 DUBAI 00000059 001.2 OF 002 CLASSIFIED BY: Paul R "
          "Sutphin , Consul General , Dubai , UAE . \nREASON: 1.4 ( b ) , ( d ) 1 . \n"
          "( C ) Summary: In a meeting . \nEnd Summary . \n2 . \n( C ) More . \n")
-    h = parse_header(t)
+    h = parse_header(t).header
     assert h.refs == ("DUBAI 00018",)
     assert h.classified_by_name == "Paul R Sutphin"
     assert h.classified_by_title == "Consul General"
@@ -270,7 +278,7 @@ def test_tagged_unanchored_paragraph():
 
 
 def test_roundtrip_dict():
-    h = parse_header(MUSCAT_RAW)
+    h = parse_header(MUSCAT_RAW).header
     d = h.to_dict()
     assert isinstance(d["tags"], list) and isinstance(d["summary"], list)
     assert d["reference_id"] is None
@@ -283,7 +291,7 @@ def test_roundtrip_dict():
 
 
 def test_wikileaks_names():
-    base = parse_header(UNCLAS_SBU)
+    base = parse_header(UNCLAS_SBU).header
     assert base.wikileaks_classification == "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
     d = base.to_dict()
     d["captions"] = ["SIPDIS"]
@@ -297,7 +305,7 @@ def test_wikileaks_names():
 @pytest.mark.parametrize("text", ["", " ", "\n\n", "¶", "¶1", "SUBJECT:", "TAGS:",
                                   "CLASSIFIED BY", "REASON 1.4", "1.", "(((((", "]" * 50])
 def test_degenerate(text):
-    h = parse_header(text)
+    h = parse_header(text).header
     assert 0 <= h.header_end <= len(text)
     for p in find_paragraphs(text):
         assert 0 <= p.start <= p.end <= len(text)
@@ -313,7 +321,7 @@ _ALPHABET = st.sampled_from(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=400), st.lists(_ALPHABET, max_size=120).map("".join)))
 def test_fuzz_never_raises(text):
-    h = parse_header(text)
+    h, found = parse_header(text)
     assert 0 <= h.header_end <= len(text)
     if h.summary is not None:
         assert 0 <= h.summary[0] <= h.summary[1] <= len(text)
@@ -321,6 +329,19 @@ def test_fuzz_never_raises(text):
     for p in paras:
         assert 0 <= p.start <= p.end <= len(text)
     assert [p.start for p in paras] == sorted(p.start for p in paras)
+    assert found == paras  # parse_header returns the paragraphs it found on the way
+
+
+def test_paragraph_lookup():
+    paras = [Paragraph(2, "U", 30, 50), Paragraph(1, "C", 10, 30), Paragraph(3, None, 60, 90)]
+    find = paragraph_lookup(paras)
+    assert [find(i) for i in (0, 9, 55, 90, 200)] == [None] * 5  # before, between, after
+    assert find(10).number == 1 and find(29).number == 1 and find(30).number == 2
+    assert find(89) == paras[2] and find(49).portion == "U"
+    assert paragraph_lookup([])(0) is None
+    d = {"number": 4, "start": 0, "end": 5}  # stored paragraphs may lack a portion
+    assert Paragraph.from_dict(d) == Paragraph(4, None, 0, 5)
+    assert Paragraph.from_dict(paras[0].to_dict()) == paras[0]
 
 
 def test_long_garbage_does_not_backtrack():
@@ -360,7 +381,7 @@ def data_dir() -> Path:
 @pytest.mark.parametrize("kind", ["annotated", "raw"])
 def test_corpus_muscat(data_dir, kind):
     text = _text(data_dir / "cables" / kind / "10MUSCAT71.txt", kind if kind == "raw" else "tagged")
-    h = parse_header(text)
+    h = parse_header(text).header
     assert h.classification == "CONFIDENTIAL"
     assert (h.post, h.serial) == ("MUSCAT", "000071")
     assert h.tags == ("PREL", "MARR", "MOPS", "IR", "MU")
@@ -380,7 +401,7 @@ def test_corpus_coverage(data_dir):
         text = _text(f, "tagged") if f.name != "test.txt" else None
         if text is None:  # stubs, the duplicate, the one nested-bracket file
             continue
-        h = parse_header(text)
+        h = parse_header(text).header
         n += 1
         cls += h.classification is not None
         tags += bool(h.tags)
@@ -400,8 +421,8 @@ def test_corpus_tagged_and_raw_agree(data_dir):
         raw_text = _text(raw_f, "raw") if raw_f.exists() else None
         if tagged_text is None or raw_text is None:
             continue
-        a = parse_header(tagged_text)
-        b = parse_header(raw_text)
+        a = parse_header(tagged_text).header
+        b = parse_header(raw_text).header
         total += 1
         same += (a.classification, a.tags, a.post, a.serial, a.reasons) == (
             b.classification, b.tags, b.post, b.serial, b.reasons)

@@ -25,8 +25,9 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 
 from cable_ner.convert import record_to_doc
-from cable_ner.pipeline import CableReader, CableReaderError, render
 from cable_ner.reader import iter_sources, parse_cable, read_cable
+from cable_ner.render import render
+from cable_ner.tokenizer import CableReader, CableReaderError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "assets" / "sample"
@@ -120,6 +121,18 @@ def test_context_source_names_the_cable(nlp):
     assert ctx == {"source": f"cables/raw/{REF}.txt"}
     assert doc._.cable.reference_id == REF
     assert doc._.cable.source == f"cables/raw/{REF}.txt"
+
+
+def test_context_encoding_is_recorded(nlp):
+    context = {"source": f"{REF}.txt", "encoding": "cp1252", "encoding_fallback": True}
+    ((doc, _),) = nlp.pipe([(RAW, context)], as_tuples=True)
+    cable = doc._.cable
+    assert (cable.encoding, cable.encoding_fallback, cable.reference_id) == ("cp1252", True, REF)
+    assert {k: cable.to_dict()[k] for k in ("encoding", "encoding_fallback")} == {
+        "encoding": "cp1252", "encoding_fallback": True
+    }  # fmt: skip
+    plain = nlp(RAW)._.cable  # a string given to the pipeline: no file, no encoding
+    assert (plain.encoding, plain.encoding_fallback) == (None, False)
 
 
 def test_paragraph_and_portion_per_entity(nlp):
@@ -360,6 +373,30 @@ def test_reader_settings_serialise_with_the_pipeline(tmp_path):
     nlp.tokenizer.add_special_case("SIPDIS", [{"ORTH": "SIP"}, {"ORTH": "DIS"}])
     nlp.to_disk(tmp_path / "q")
     assert [t.text for t in spacy.load(tmp_path / "q").make_doc("x SIPDIS")] == ["x", "SIP", "DIS"]
+
+
+def test_entry_points_name_the_registered_functions():
+    """Trained pipelines name `cable_ner.cable_reader.v1` and `cable_metadata`; spaCy finds them
+    through pyproject.toml's entry points, which must name the modules that define them."""
+    import importlib
+
+    from spacy.util import registry
+
+    from cable_ner.components import make_cable_metadata
+    from cable_ner.tokenizer import create_cable_reader
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    for group, entries in groups.items():
+        for name, target in entries.items():
+            module, attr = target.split(":")
+            assert callable(getattr(importlib.import_module(module), attr)), (group, name)
+    assert groups["spacy_tokenizers"] == {
+        "cable_ner.cable_reader.v1": "cable_ner.tokenizer:create_cable_reader"
+    }  # fmt: skip
+    assert groups["spacy_factories"]["cable_metadata"] == "cable_ner.components:make_cable_metadata"
+    assert registry.tokenizers.get("cable_ner.cable_reader.v1") is create_cable_reader
+    assert registry.factories.get("cable_metadata") is make_cable_metadata
 
 
 LOAD_SCRIPT = """

@@ -1,11 +1,22 @@
+import codecs
 import gzip
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cable_ner.reader import CableRecord, Skipped, Source, iter_sources, parse_cable, read_cable
+from cable_ner.reader import (
+    CableRecord,
+    Decoded,
+    Skipped,
+    Source,
+    decode,
+    iter_sources,
+    parse_cable,
+    read_cable,
+)
 
 
 def read(path, form="auto"):
@@ -17,7 +28,7 @@ def read(path, form="auto"):
     [
         ("bad_binary.txt", "binary file (contains NUL bytes)"),
         ("bad_empty.txt", "empty file"),
-        ("bad_invalid_utf8.txt", "invalid UTF-8 at byte"),
+        ("bad_invalid_utf8.txt", "undecodable at byte 211: neither UTF-8 nor cp1252 (byte 0x81)"),
         ("bad_nested.txt", "markup error: nested entity bracket inside [ORG"),
         ("bad_unbalanced.txt", "markup error: [PER entity is not closed"),
         ("bad_stub.txt", "scraper stub (no cable text)"),
@@ -138,3 +149,70 @@ def test_oversize_file_is_a_reported_skip(tmp_path, sample, monkeypatch):
     monkeypatch.setattr(reader, "MAX_BYTES", 1000)
     result = read(path)
     assert isinstance(result, Skipped) and result.reason == "file larger than 1,000 bytes"
+
+
+# --------------------------------------------------------------------------- decoding
+
+LATIN = "C O N F I D E N T I A L MUSCAT 000412 \n\n¶1. (C) The café owner’s son met Harthy.\n"
+BOMS = {"utf-8-sig": codecs.BOM_UTF8, "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE, "utf-32-le": codecs.BOM_UTF32_LE}  # fmt: skip
+
+
+def encode(text: str, encoding: str) -> bytes:
+    """`text` as a file in `encoding` (the name the reader records), with its byte-order mark."""
+    return BOMS.get(encoding, b"") + text.encode(encoding.removesuffix("-sig"))
+
+
+ENCODED = {e: encode(LATIN, e) for e in ("utf-8", *BOMS, "cp1252")}  # cp1252: é 0xE9, ’ 0x92
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+def test_decode_by_byte_order_mark_or_cp1252_fallback(encoding):
+    data = ENCODED[encoding]
+    got = decode("x.txt", data)
+    assert got == Decoded(LATIN, encoding, fallback=encoding == "cp1252")
+
+
+def test_cp1252_fallback_keeps_the_valid_utf8_in_a_mixed_file():
+    data = "¶1. naïve ".encode() + "café’s".encode("cp1252")
+    assert decode("x.txt", data) == Decoded("¶1. naïve café’s", "cp1252", fallback=True)
+
+
+@pytest.mark.parametrize(
+    "data,reason,line",
+    [
+        (b"\x00\x01\x02" * 100, "binary file (contains NUL bytes)", None),
+        (b"UNCLAS\nTEXT\ncaf\xe9 \x81 bar", "undecodable at byte 17: neither UTF-8 nor cp1252 "
+         "(byte 0x81)", 3),
+        (codecs.BOM_UTF16_LE + "ab\ncd".encode("utf-16-le") + b"\x00",
+         "invalid UTF-16-LE at byte 12", 2),  # an odd number of bytes
+        (codecs.BOM_UTF16_BE + "a\x00b".encode("utf-16-be"),
+         "binary file (contains NUL characters)", None),
+        (codecs.BOM_UTF8 + b" \n", "empty file", None),
+        (codecs.BOM_UTF16_LE, "empty file", None),
+        (b" \n\t", "empty file", None),
+    ],
+)
+def test_undecodable_files_keep_a_clear_reason(data, reason, line):
+    got = decode("x.txt", data)
+    assert got == Skipped("x.txt", reason, line)
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+def test_read_cable_records_the_encoding(tmp_path, sample, encoding):
+    text = (sample / "raw" / "07MUSCAT412.txt").read_text(encoding="utf-8")
+    text = text.replace("Embassy Muscat;", "Embassy Muscat; the café’s", 1)
+    reference = parse_cable(text)
+    path = tmp_path / "07MUSCAT412.txt"
+    path.write_bytes(encode(text, encoding))
+    record = read(path)
+    assert (record.encoding, record.encoding_fallback) == (encoding, encoding == "cp1252")
+    assert record.text == reference.text and "the café’s" in record.text
+    assert record.header == replace(reference.header, reference_id="07MUSCAT412")
+    assert record.entities == reference.entities and record.paragraphs == reference.paragraphs
+    # offsets are character offsets into the decoded file
+    decoded = decode(str(path), path.read_bytes())
+    assert decoded.text == text
+    start = record.text.index("the café’s")
+    a, b = record.to_source(start, start + len("the café’s"))
+    assert decoded.text[a:b] == "the café’s"

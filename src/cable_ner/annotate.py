@@ -28,7 +28,6 @@ and a transformer worker grows with every cable; see `components.ReleaseMemory`)
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import sys
@@ -42,9 +41,9 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from . import components  # noqa: F401  (registers the release_memory factory)
-from .pipeline import CableReader
-from .reader import Skipped, Source, decode, iter_sources
+from . import components  # noqa: F401  (registers cable_metadata and release_memory)
+from .reader import Skipped, Source, iter_sources, read_source
+from .tokenizer import CableReader
 from .writers import Writer, encode, open_writer
 
 Item = tuple[str, dict]  # (text, context); the context's "source" names the file
@@ -246,20 +245,20 @@ def iter_items(
         if source.name in done:
             summary.resumed += 1
             continue
-        try:
-            data = source.read_bytes()
-        except (OSError, EOFError, gzip.BadGzipFile) as err:
-            fail(source.name, f"cannot read: {err}")
+        decoded = read_source(source)
+        if isinstance(decoded, Skipped):
+            where = f" (line {decoded.line})" if decoded.line else ""
+            fail(source.name, decoded.reason + where)
             continue
-        text = decode(source.name, data)
-        if isinstance(text, Skipped):
-            where = f" (line {text.line})" if text.line else ""
-            fail(source.name, text.reason + where)
-            continue
+        text = decoded.text
         if len(text) > max_length:
             fail(source.name, f"longer than nlp.max_length ({len(text):,} > {max_length:,})")
             continue
-        yield text, {"source": source.name}
+        yield text, {
+            "source": source.name,
+            "encoding": decoded.encoding,
+            "encoding_fallback": decoded.fallback,
+        }
 
 
 def encoded(

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy
 from spacy.attrs import IS_SPACE, SENT_START
 from spacy.tokenizer import Tokenizer
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
+from .cable import PARAGRAPHS_GROUP, header_span, paragraph_spans, store_record
 from .filters import FilterRule, load_filters, match_filter
 from .reader import CableRecord, Skipped, Source, iter_sources, read_cable
 
@@ -152,7 +153,7 @@ def record_to_doc(
     mask_header: bool = True,
 ) -> tuple[Doc, DocStats]:
     """Build the reference Doc of a cable: tokens, sentence starts, entities (header tokens missing,
-    filtered entities O) and the metadata in user_data["cable"].
+    filtered entities O) and the metadata in user_data (`cable.store_record`).
 
     The tagged form is tokenized on its spaces (the tagger's tokens); other text needs `tokenizer`.
     `entities`/`sentences` override the record's own (used by raw-text projection);
@@ -182,12 +183,8 @@ def record_to_doc(
             continue
         spans.append(span)
         stats.entities[label] += 1
-    header_tokens = 0
-    if header_end > 0:
-        header = doc.char_span(0, header_end, alignment_mode="expand")
-        header_tokens = header.end if header is not None else 0
-    missing = [Span(doc, 0, header_tokens)] if header_tokens else []
-    doc.set_ents(spans, missing=missing, default="outside")
+    header = header_span(doc, header_end, label="")
+    doc.set_ents(spans, missing=[header] if header is not None else [], default="outside")
     sentences = record.sentences if sentences is None else sentences
     if sentences is not None:
         in_ent = {i for span in spans for i in range(span.start + 1, span.end)}
@@ -199,26 +196,10 @@ def record_to_doc(
         doc.from_array([SENT_START], values)
         stats.sentences = sum(starts)
     if record.paragraphs:
-        paragraphs = []
-        for p in record.paragraphs:
-            span = doc.char_span(p.start, p.end, label=str(p.number), alignment_mode="expand")
-            if span is not None:
-                paragraphs.append(span)
-        doc.spans["paragraphs"] = paragraphs
-    doc.user_data["cable"] = cable_user_data(record)
+        doc.spans[PARAGRAPHS_GROUP] = paragraph_spans(doc, record.paragraphs)
+    store_record(doc, record)
     stats.tokens = len(doc) - int(doc.to_array([IS_SPACE]).sum())
     return doc, stats
-
-
-def cable_user_data(record: CableRecord) -> dict:
-    """The plain, JSON-ready metadata a Doc carries (the component builds rich objects from it)."""
-    return {
-        "header": record.header.to_dict(),
-        "paragraphs": [p.to_dict() for p in record.paragraphs],
-        "source": record.name,
-        "form": record.form,
-        "text_hash": record.text_hash(),
-    }
 
 
 # --- projection of silver entities onto the natural text of the raw twin -----------------------
@@ -386,6 +367,8 @@ def _convert_one(
         "split": split,
         "pinned": pinned,
         "gold": gold is not None,
+        "encoding": record.encoding,
+        "encoding_fallback": record.encoding_fallback,
         "stats": stats,
         **extra,
     }
@@ -454,6 +437,8 @@ class _Report:
         self.pinned: list[str] = []
         self.gold: list[str] = []
         self.shards: Counter = Counter()
+        self.encodings: Counter = Counter()  # converted files per encoding
+        self.encoding_fallbacks: list[str] = []  # files read as cp1252: not valid UTF-8
 
     def add(self, result: _ChunkResult) -> None:
         for split, n in result.shards.items():
@@ -471,6 +456,9 @@ class _Report:
                 self.pinned.append(row["reference_id"] or row["file"])
             if row["gold"]:
                 self.gold.append(row["reference_id"] or row["file"])
+            self.encodings[row["encoding"]] += 1
+            if row["encoding_fallback"]:
+                self.encoding_fallbacks.append(row["file"])
             st: DocStats = row["stats"]
             split = self.per_split[row["split"]]
             split["cables"] += 1
@@ -505,6 +493,8 @@ class _Report:
             "skipped_by_reason": dict(reasons.most_common()),
             "skipped_files": self.skipped,
             "duplicates": self.duplicates,
+            "encodings": dict(self.encodings.most_common()),
+            "encoding_fallbacks": sorted(self.encoding_fallbacks),
             "pinned_to_test": sorted(self.pinned),
             "gold_labels": sorted(self.gold),
             "splits": {s: dict(self.per_split[s]) for s in SPLITS},

@@ -229,7 +229,7 @@ def scratch_copy(original: Path, blind: bool = False) -> str:
 def body_lines(source: str) -> tuple[list[str], int]:
     """The lines of a scratch copy and the index of the first body line."""
     parsed = parse_markup(source)
-    body_start = parse_header(parsed.text).header_end
+    body_start = parse_header(parsed.text).header.header_end
     src_body = parsed.to_source(body_start, body_start)[0]
     lines = source.split("\n")
     pos = 0
@@ -350,7 +350,7 @@ def build_record(corrected: Path, original: Path, split: str, how: str | None = 
     if split not in GOLD_SPLITS:
         raise GoldWorkError(f"{rid}: split {split!r} is not one of {GOLD_SPLITS}")
     text = gold.text
-    header = parse_header(text)
+    header = parse_header(text).header
     body_start = header.header_end
     ents = sorted((s, e, lab) for s, e, lab in gold.entities if s >= body_start)
     for s, e, lab in ents:

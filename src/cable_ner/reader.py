@@ -1,23 +1,27 @@
 """Read cables in every form the project meets: tagged, raw, WikiLeaks pages, plain text.
 
-`iter_sources` expands files, folders, globs and `.gz` files into named byte sources; `read_cable`
-turns one source into a `CableRecord` (clean text, entities, sentences, paragraphs, header) or a
-`Skipped` that says why, so a caller can account for every file it was given.
+`iter_sources` expands files, folders, globs and `.gz` files into named byte sources;
+`read_source` reads and decodes one (`decode`: what a byte-order mark says, else UTF-8 with a
+cp1252 fallback); `read_cable` turns one source into a `CableRecord` (clean text, entities,
+sentences, paragraphs, header, how the file was decoded) or a `Skipped` that says why, so a
+caller can account for every file it was given. `read_text` is how the pipeline's cable reader
+reads a string, with the same parser.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from html.parser import HTMLParser
 from pathlib import Path
 
-from .header import CableHeader, Paragraph, find_paragraphs, parse_header, starts_like_a_cable
+from .header import CableHeader, Paragraph, parse_header, starts_like_a_cable
 from .markup import Markup, MarkupError, parse_markup
+from .page import read_page
 
 FORMS = ("tagged", "raw", "page", "text")
 SUFFIXES = (".txt", ".html", ".htm", ".xhtml")
@@ -57,6 +61,8 @@ class CableRecord:
     paragraphs: list[Paragraph]
     sentences: list[tuple[int, int]] | None  # known in the tagged form (one line a sentence)
     source_offset: int = 0  # where the parsed part starts in the decoded input (page bodies)
+    encoding: str | None = None  # how the input file was decoded (`Decoded.encoding`)
+    encoding_fallback: bool = False  # not valid UTF-8: read as cp1252
 
     @property
     def text(self) -> str:
@@ -128,33 +134,117 @@ def _is_cable_name(name: str) -> bool:
     return name.endswith(SUFFIXES)
 
 
-def decode(name: str, data: bytes) -> str | Skipped:
-    """Bytes to text, or a Skipped naming what is wrong with them."""
+@dataclass(frozen=True)
+class Decoded:
+    """A file's text and how it was decoded."""
+
+    text: str
+    encoding: str  # utf-8, utf-8-sig, utf-16-le/-be, utf-32-le/-be (a BOM said so), or cp1252
+    fallback: bool = False  # not valid UTF-8: the bytes that are not were read as cp1252
+
+
+# a byte-order mark says the encoding; UTF-32-LE's starts like UTF-16-LE's, so it comes first
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)  # fmt: skip
+_CP1252 = "cable_ner.cp1252"
+
+
+def _cp1252_bytes(err: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: bytes that are not UTF-8, read as cp1252."""
+    if not isinstance(err, UnicodeDecodeError):
+        raise err
+    try:
+        return err.object[err.start : err.end].decode("cp1252"), err.end
+    except UnicodeDecodeError as bad:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: no cp1252 character
+        at = err.start + bad.start
+        raise UnicodeDecodeError("cp1252", err.object, at, at + 1, bad.reason) from None
+
+
+codecs.register_error(_CP1252, _cp1252_bytes)
+
+
+def decode(name: str, data: bytes) -> Decoded | Skipped:
+    """Bytes to text, or a Skipped naming what is wrong with them.
+
+    A byte-order mark says the encoding (UTF-8, UTF-16 or UTF-32, little or big endian) and is
+    removed. Other files are read as UTF-8, and where they are not valid UTF-8 as cp1252 (the
+    Windows code page that holds Latin-1's printable characters and curly quotes), which is
+    recorded as `encoding="cp1252", fallback=True`. Offsets into the text are character offsets
+    into the decoded file, BOM removed.
+    """
     if len(data) > MAX_BYTES:
         return Skipped(name, f"file larger than {MAX_BYTES:,} bytes")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _decode_marked(name, data, encoding)
     if not data.strip():
         return Skipped(name, "empty file")
     if b"\x00" in data[:65536]:
         return Skipped(name, "binary file (contains NUL bytes)")
     try:
-        text = data.decode("utf-8")
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return Decoded(data.decode("utf-8", errors=_CP1252), "cp1252", fallback=True)
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        return Skipped(name, f"invalid UTF-8 at byte {err.start}", line)
-    return text.removeprefix("\ufeff")
+        reason = f"neither UTF-8 nor cp1252 (byte 0x{data[err.start]:02X})"
+        return Skipped(name, f"undecodable at byte {err.start}: {reason}", line)
+
+
+def _decode_marked(name: str, data: bytes, encoding: str) -> Decoded | Skipped:
+    """A file that starts with a byte-order mark, decoded as the mark says."""
+    try:
+        text = data.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].decode(encoding, errors="replace").count("\n") + 1
+        return Skipped(name, f"invalid {encoding.upper()} at byte {err.start}", line)
+    if not text.strip():
+        return Skipped(name, "empty file")
+    if "\x00" in text[:65536]:
+        return Skipped(name, "binary file (contains NUL characters)")
+    return Decoded(text, encoding)
+
+
+def read_source(source: Source) -> Decoded | Skipped:
+    """Read and decode one source: the converter's and the annotate job's way in."""
+    try:
+        data = source.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        return Skipped(source.name, f"cannot read: {err}")
+    return decode(source.name, data)
 
 
 def read_cable(source: Source, form: str = "auto") -> CableRecord | Skipped:
     """Read one source. `form` is auto, tagged, raw, page or text (taken as it is, see
     `plain_record`)."""
-    try:
-        data = source.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        return Skipped(source.name, f"cannot read: {err}")
-    text = decode(source.name, data)
-    if isinstance(text, Skipped):
-        return text
-    return parse_cable(text, name=source.name, form=form, stem=source.stem)
+    decoded = read_source(source)
+    if isinstance(decoded, Skipped):
+        return decoded
+    record = parse_cable(decoded.text, name=source.name, form=form, stem=source.stem)
+    if isinstance(record, CableRecord):
+        record.encoding, record.encoding_fallback = decoded.encoding, decoded.fallback
+    return record
+
+
+def read_text(
+    text: str, form: str = "auto", name: str = "<text>"
+) -> tuple[CableRecord, Skipped | None]:
+    """The record the pipeline's cable reader reads `text` as, and the parser's Skipped if it
+    rejected it (the text is then taken as it is)."""
+    detected = detect_form(text)
+    if form == "auto" and detected == "text" and STUB_TEXT in text:
+        form = "raw"  # a scraper stub: the reader names it
+    parsed = parse_cable(text, name=name, form=form)
+    if isinstance(parsed, Skipped):
+        record = plain_record(text, name, header=False)
+        record.form = detected
+        return record, parsed
+    return parsed, None
 
 
 def parse_cable(
@@ -176,7 +266,7 @@ def parse_cable(
         return Skipped(name, "no <pre> block")
     body, offset, page_meta = text, 0, {}
     if form == "page":
-        page = _read_page(text)
+        page = read_page(text)
         if page is None:
             return Skipped(name, "WikiLeaks page without a cable body")
         body, offset, page_meta = page
@@ -185,8 +275,9 @@ def parse_cable(
     except MarkupError as err:
         line = body.count("\n", 0, _line_offset(body, err.line)) + 1 + text.count("\n", 0, offset)
         return Skipped(name, f"markup error: {err.reason}", line)
-    header = parse_header(markup.text)
-    ref = page_meta.get("reference_id") or (stem if stem and REFERENCE_ID.match(stem) else None)
+    header, paragraphs = parse_header(markup.text)
+    ids = (page_meta.get("reference_id"), stem)  # the page's table, else the file name
+    ref = next((r for r in ids if r and REFERENCE_ID.match(r)), None)
     header = replace(
         header,
         reference_id=ref,
@@ -196,9 +287,7 @@ def parse_cable(
         page_classification=page_meta.get("classification"),
     )
     sentences = markup.lines if form == "tagged" else None
-    return CableRecord(
-        name, form, markup, header, find_paragraphs(markup.text), sentences, source_offset=offset
-    )
+    return CableRecord(name, form, markup, header, paragraphs, sentences, source_offset=offset)
 
 
 # A plain text's header counts only with one of these: a classification word alone is no header.
@@ -214,9 +303,23 @@ def plain_record(text: str, name: str = "<text>", header: bool = True) -> CableR
     """
     identity = Markup(text, [], [(0, len(text), 0, len(text))])
     parsed = parse_header(text) if header and starts_like_a_cable(text) else None
-    if parsed is None or not any(getattr(parsed, f) for f in _STRUCTURAL_FIELDS):
+    if parsed is None or not any(getattr(parsed.header, f) for f in _STRUCTURAL_FIELDS):
         return CableRecord(name, "text", identity, CableHeader.from_dict({}), [], None)
-    return CableRecord(name, "text", identity, parsed, find_paragraphs(text), None)
+    return CableRecord(name, "text", identity, parsed.header, parsed.paragraphs, None)
+
+
+def cable_user_data(record: CableRecord) -> dict:
+    """The plain, JSON-ready metadata a Doc carries (`cable.USER_DATA_KEY`; the `Cable` view is
+    built from it)."""
+    return {
+        "header": record.header.to_dict(),
+        "paragraphs": [p.to_dict() for p in record.paragraphs],
+        "source": record.name,
+        "form": record.form,
+        "text_hash": record.text_hash(),
+        "encoding": record.encoding,
+        "encoding_fallback": record.encoding_fallback,
+    }
 
 
 def _line_offset(text: str, line: int) -> int:
@@ -235,57 +338,3 @@ def detect_form(text: str) -> str:
     if _PRE.search(head):
         return "raw"
     return "text"
-
-
-class _PageParser(HTMLParser):
-    """Collects the cable metadata table's cells and the offsets of the `<pre>` blocks."""
-
-    def __init__(self, text: str):
-        super().__init__(convert_charrefs=False)
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.cells: list[str] = []
-        self.pres: list[tuple[int, int]] = []
-        self._in_table = 0
-        self._cell: list[str] | None = None
-        self._pre_start: int | None = None
-
-    def _offset(self) -> int:
-        line, col = self.getpos()
-        return self._line_starts[line - 1] + col
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table" and ("class", "cable") in attrs:
-            self._in_table += 1
-        elif self._in_table and tag == "td":
-            self._cell = []
-        elif tag == "pre" and self._pre_start is None:
-            self._pre_start = self._offset() + len(self.get_starttag_text() or "")
-
-    def handle_endtag(self, tag):
-        if tag == "table" and self._in_table:
-            self._in_table -= 1
-        elif tag == "td" and self._cell is not None:
-            self.cells.append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "pre" and self._pre_start is not None:
-            self.pres.append((self._pre_start, self._offset()))
-            self._pre_start = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def _read_page(text: str) -> tuple[str, int, dict] | None:
-    """The body `<pre>` of a WikiLeaks page, its offset in the page, and the metadata table."""
-    parser = _PageParser(text)
-    parser.feed(text)
-    parser.close()
-    if not parser.pres:
-        return None
-    start, end = parser.pres[-1]  # the routing header comes first, the body last
-    keys = ("reference_id", "created", "released", "classification", "origin")
-    meta = dict(zip(keys, parser.cells[:5], strict=False)) if len(parser.cells) >= 5 else {}
-    if meta.get("reference_id") and not REFERENCE_ID.match(meta["reference_id"]):
-        meta["reference_id"] = None
-    return text[start:end], start, meta

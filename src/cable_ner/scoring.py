@@ -31,6 +31,9 @@ from typing import Any
 import numpy
 from spacy.scorer import PRFScore, get_ner_prf
 
+from .cable import USER_DATA_KEY
+from .header import Paragraph, paragraph_lookup
+
 __all__ = [
     "CATEGORIES",
     "CableScore",
@@ -184,37 +187,25 @@ def is_upper_case(text: str, body_start: int = 0) -> bool:
     return sum(c.isupper() for c in letters) > 0.97 * max(len(letters), 1)
 
 
-def _paragraph_lookup(paragraphs: list[dict]):
-    starts = [p["start"] for p in paragraphs]
-
-    def find(start_char: int) -> tuple[int | None, str | None]:
-        from bisect import bisect_right
-
-        i = bisect_right(starts, start_char) - 1
-        if i >= 0 and start_char < paragraphs[i]["end"]:
-            return paragraphs[i]["number"], paragraphs[i].get("portion")
-        return None, None
-
-    return find
-
-
 def score_cables(examples: Iterable) -> list[CableScore]:
     """Per-cable gold and scored entities and counts, as `spacy.scorer.get_ner_prf` counts them.
 
     Metadata (classification, post, reference id, paragraphs) is read from the reference's
-    `user_data["cable"]` (the converter's; the predicted Doc has none under `Corpus`).
+    `user_data` (`cable.USER_DATA_KEY`, the converter's; the predicted Doc has none under
+    `Corpus`).
     """
     out = []
     for index, eg in enumerate(examples):
         y = eg.reference
-        data = y.user_data.get("cable") or {}
+        data = y.user_data.get(USER_DATA_KEY) or {}
         header = data.get("header") or {}
-        find = _paragraph_lookup(sorted(data.get("paragraphs") or [], key=lambda p: p["start"]))
+        find = paragraph_lookup(Paragraph.from_dict(p) for p in data.get("paragraphs") or [])
         rid = header.get("reference_id")
 
         def ent(start: int, end: int, label: str, y=y, find=find) -> Ent:
             span = y[start:end]
-            number, portion = find(span.start_char)
+            para = find(span.start_char)
+            number, portion = (para.number, para.portion) if para else (None, None)
             return Ent(start, end, label, span.start_char, span.end_char, span.text, number,
                        portion)  # fmt: skip
 

@@ -1,8 +1,8 @@
 """The annotate job's outputs: one writer per format, each encoding a doc and writing the result.
 
 - `jsonl` (`JsonlWriter`): one line per cable: `doc._.cable.to_dict()` (header fields,
-  paragraphs, source, form, text_hash, skipped, label_counts) with `entities` as a flat list of
-  `start`, `end` (character offsets into the decoded input file, BOM removed:
+  paragraphs, source, form, encoding, encoding_fallback, text_hash, skipped, label_counts) with
+  `entities` as a flat list of `start`, `end` (character offsets into the decoded input file, BOM removed:
   `ent._.source_span`), `label`, `text`, `paragraph`, `portion`, `clean_start`, `clean_end`
   (offsets into the doc's text). OUTPUT is a `.jsonl` file (failures in
   `OUTPUT.failures.jsonl`) or a folder (`annotations.jsonl` in it). Resume reads the `source` of

@@ -10,7 +10,7 @@ comparison and the training log) and writes:
   ConsoleLogger's log.jsonl) and `compare.png` (configs side by side, when there are several);
 - `report.md` (tables; the PNGs beside it) and `report.html`: one file that opens offline,
   CSS inline, the PNGs as base64 data URIs, error samples as displaCy HTML with the cable's
-  metadata block (`cable_ner.pipeline.render`), no external link, script, font or CDN.
+  metadata block (`cable_ner.render.render`), no external link, script, font or CDN.
 
 `build_reference(metrics_files)` gathers the figures of several configs for
 `reports/reference.json`.

@@ -1,6 +1,6 @@
 """report.html: one self-contained page from jinja2 templates (`templates/`, autoescaped): the
 report's markdown rendered by markdown-it-py, the PNGs as base64 data URIs, and error samples as
-displaCy HTML with the cable's metadata block (`cable_ner.pipeline.render`). No external link,
+displaCy HTML with the cable's metadata block (`cable_ner.render.render`). No external link,
 script, font or CDN: the page opens offline."""
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ def _describe(e: dict | None, what: str) -> str:
 
 def render_errors(examples: Sequence, samples: Sequence[dict], width: int = 100) -> list[str]:
     """HTML for each error sample: the model's entities around the error with the cable's
-    metadata (`cable_ner.pipeline.render`), then the reference's entities there (displaCy)."""
+    metadata (`cable_ner.render.render`), then the reference's entities there (displaCy)."""
     from spacy import displacy
 
-    from ..pipeline import render
+    from ..render import render
 
     options = {"colors": COLORS}
     template = _templates().get_template("error_sample.html.j2")
