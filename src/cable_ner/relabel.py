@@ -29,6 +29,8 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 
+from .cable import USER_DATA_KEY
+
 # components that would overwrite what the converter decided, or need a raw cable
 SKIP = ("senter", "parser", "cable_metadata", "release_memory", "doc_cleaner")
 
@@ -45,7 +47,7 @@ def _fresh(nlp: Language, doc: Doc) -> Doc:
 
 def doc_id(doc: Doc) -> str:
     """A converted doc's reference id, or its file's stem (as the convert report names it)."""
-    cable = doc.user_data.get("cable") or {}
+    cable = doc.user_data.get(USER_DATA_KEY) or {}
     return (cable.get("header") or {}).get("reference_id") or Path(cable.get("source", "")).stem
 
 

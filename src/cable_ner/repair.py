@@ -25,6 +25,7 @@ from pathlib import Path
 
 from spacy.tokens import Doc, DocBin, Span
 
+from .cable import USER_DATA_KEY
 from .gold import GoldCable, score_against_gold
 from .relabel import _shards, doc_id
 from .scoring import is_upper_case
@@ -114,7 +115,7 @@ def silver_precision(cables: Sequence[GoldCable], silver: dict[str, list[Ent]],
 
 
 def _body_start(doc: Doc) -> int:
-    paragraphs = (doc.user_data.get("cable") or {}).get("paragraphs") or ()
+    paragraphs = (doc.user_data.get(USER_DATA_KEY) or {}).get("paragraphs") or ()
     return paragraphs[0]["start"] if paragraphs else 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from ..cable import USER_DATA_KEY
 from .format import COLORS
 from .markdown import markdown_report
 
@@ -63,7 +64,7 @@ def _window_doc(doc, start_char: int, end_char: int, cable_data: dict | None, wi
             if p["start"] < span.end_char and p["end"] > off
         ]
         data.get("header", {})["header_end"] = 0
-        window.user_data["cable"] = data
+        window.user_data[USER_DATA_KEY] = data
     return window
 
 
@@ -90,7 +91,7 @@ def render_errors(examples: Sequence, samples: Sequence[dict], width: int = 100)
         ents = [e for e in (s["gold"], s["pred"]) if e]
         start = min(e["start_char"] for e in ents)
         end = max(e["end_char"] for e in ents)
-        cable_data = eg.reference.user_data.get("cable")
+        cable_data = eg.reference.user_data.get(USER_DATA_KEY)
         pred = _window_doc(eg.predicted, start, end, cable_data, width)
         gold = _window_doc(eg.reference, start, end, None, width)
         gold.user_data.clear()
