@@ -3,8 +3,8 @@
 - `jsonl` (`JsonlWriter`): one line per cable: `doc._.cable.to_dict()` (header fields,
   paragraphs, source, form, encoding, encoding_fallback, text_hash, skipped, label_counts) with
   `entities` as a flat list of `start`, `end` (character offsets into the decoded input file,
-  BOM removed: `ent._.source_span`), `label`, `text`, `paragraph`, `portion`, `clean_start`, `clean_end`
-  (offsets into the doc's text). OUTPUT is a `.jsonl` file (failures in
+  BOM removed: `ent._.source_span`), `label`, `text`, `paragraph`, `portion`, `clean_start`,
+  `clean_end` (offsets into the doc's text). OUTPUT is a `.jsonl` file (failures in
   `OUTPUT.failures.jsonl`) or a folder (`annotations.jsonl` in it). Resume reads the `source` of
   each line; a truncated last line is cut off and redone.
 - `tagged` (`TaggedWriter`): `OUTPUT/<id>.txt` in the tagged format (`markup.write_tagged`;
