@@ -125,13 +125,24 @@ def main(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "splits": splits, "gold": gold_result, "notes": notes,
     }  # fmt: skip
-    others = {}
-    if compare_dir is not None:
-        for file in sorted(compare_dir.glob("*/eval/metrics.json")):
-            if file.resolve() != (output_dir / "metrics.json").resolve():
-                other = json.loads(file.read_text(encoding="utf-8"))
-                others[report.config_name(other, file)] = other
+    others = other_configs(compare_dir, output_dir) if compare_dir is not None else {}
     written = report.write_report(metrics, output_dir, examples, log, others)
+    print_summary(splits, gold_result, gold_split)
+    msg.good(f"wrote {', '.join(sorted(written))} to {output_dir}")
+
+
+def other_configs(compare_dir: Path, output_dir: Path) -> dict[str, dict]:
+    """{config: metrics} of the other configs' DIR/*/eval/metrics.json, to put beside."""
+    others = {}
+    for file in sorted(compare_dir.glob("*/eval/metrics.json")):
+        if file.resolve() != (output_dir / "metrics.json").resolve():
+            other = json.loads(file.read_text(encoding="utf-8"))
+            others[report.config_name(other, file)] = other
+    return others
+
+
+def print_summary(splits: dict, gold_result: dict, gold_split: str) -> None:
+    """P/R/F with the F interval per split and per gold-scored system, as a table."""
     rows = [(split, s["n_docs"], s["n_gold"], *(f"{100 * (s[k] or 0):.1f}"
              for k in ("ents_p", "ents_r", "ents_f")), scoring_ci(s))
             for split, s in splits.items()]  # fmt: skip
@@ -140,7 +151,6 @@ def main(
                      *(f"{100 * (s[k] or 0):.1f}" for k in ("ents_p", "ents_r", "ents_f")),
                      scoring_ci(s)))  # fmt: skip
     msg.table(rows, header=("", "cables", "gold ents", "P", "R", "F", "F 95% CI"), divider=True)
-    msg.good(f"wrote {', '.join(sorted(written))} to {output_dir}")
 
 
 def scoring_ci(s: dict) -> str:
