@@ -68,7 +68,7 @@ class CableReader:
         if not isinstance(text, str):
             raise CableReaderError(
                 f"cable_reader: expected str, got {type(text).__name__}; decode bytes first "
-                "(cable_ner.reader.decode)"
+                "(cable_ner.reader.decode(name, data).text)"
             )
         record, skipped = read_text(text, self.form)
         if skipped is not None and self.strict:
