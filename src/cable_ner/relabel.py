@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from spacy.language import Language
@@ -74,7 +74,7 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 2)
 
 
-def _shards(path: Path) -> list[Path]:
+def corpus_shards(path: Path) -> list[Path]:
     """The DocBin files of a corpus path: one `.spacy` file, or the converter's shard folder."""
     if path.is_dir():
         shards = sorted(path.glob("*.spacy"))
@@ -86,6 +86,25 @@ def _shards(path: Path) -> list[Path]:
     return [path]
 
 
+def map_corpus(src: str | Path, dest: str | Path, vocab,
+               transform: Callable[[list[Doc]], list[Doc]], progress=None) -> None:
+    """Write `transform(docs)` of each shard of the DocBin (or shard folder) `src` to `dest`
+    under the same shard names, one shard in memory at a time."""
+    src, dest = Path(src), Path(dest)
+    shards = corpus_shards(src)
+    bar = progress(total=len(shards)) if progress else None
+    for shard in shards:
+        docs = list(DocBin().from_disk(shard).get_docs(vocab))
+        out = DocBin(store_user_data=True, docs=transform(docs))
+        target = dest / shard.name if src.is_dir() else dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out.to_disk(target)
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+
+
 def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: int = 16,
             progress=None, keep: frozenset[str] = frozenset()) -> dict:
     """Relabel the DocBin (or shard folder) `src` with the pipeline at `model` into `dest`, shard
@@ -93,40 +112,30 @@ def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: in
     returns the summary."""
     import spacy
 
-    src, dest = Path(src), Path(dest)
-    shards = _shards(src)
     nlp = spacy.load(model)
-    before, after = Counter(), Counter()
-    examples, n_docs, kept = [], 0, 0
-    bar = progress(total=len(shards)) if progress else None
-    for shard in shards:
-        docs = list(DocBin().from_disk(shard).get_docs(nlp.vocab))
-        out = DocBin(store_user_data=True)
-        for doc in docs:
-            if doc_id(doc) in keep:
-                out.add(doc)
-                kept += 1
+    before, after, counts = Counter(), Counter(), Counter()
+    examples = []
+
+    def transform(docs: list[Doc]) -> list[Doc]:
         todo = [doc for doc in docs if doc_id(doc) not in keep]
+        new_of = {}
         for new, old in relabel_docs(nlp, todo, batch_size):
             before.update(e.label_ for e in old.ents)
             after.update(e.label_ for e in new.ents)
             examples.append(Example(new, old))
-            out.add(new)
-        target = dest / shard.name if src.is_dir() else dest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.to_disk(target)
-        n_docs += len(docs)
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
+            new_of[id(old)] = new
+        counts["docs"] += len(docs)
+        counts["kept_gold"] += len(docs) - len(todo)
+        return [new_of.get(id(doc), doc) for doc in docs]
+
+    map_corpus(src, dest, nlp.vocab, transform, progress)
     agreement = get_ner_prf(examples)
     return {
         "model": str(model),
         "input": str(src),
         "output": str(dest),
-        "docs": n_docs,
-        "kept_gold": kept,
+        "docs": counts["docs"],
+        "kept_gold": counts["kept_gold"],
         "entities_before": dict(sorted(before.items())),
         "entities_after": dict(sorted(after.items())),
         "f_against_input": _pct(agreement["ents_f"]),

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, Span
 
 from .cable import USER_DATA_KEY
 from .gold import GoldCable, score_against_gold
-from .relabel import _shards, doc_id
+from .relabel import doc_id, map_corpus
 from .scoring import is_upper_case
 
 Ent = tuple[int, int, str]
@@ -136,33 +136,21 @@ def repair_corpus(src: str | Path, dest: str | Path, rules: Sequence[Repair],
     through untouched. Returns the counts."""
     import spacy
 
-    src, dest = Path(src), Path(dest)
-    vocab = spacy.blank("en").vocab
     counts: Counter = Counter()
-    shards = _shards(src)
-    bar = progress(total=len(shards)) if progress else None
-    for shard in shards:
-        out = DocBin(store_user_data=True)
-        for doc in DocBin().from_disk(shard).get_docs(vocab):
+
+    def transform(docs: list[Doc]) -> list[Doc]:
+        out = []
+        for doc in docs:
             counts["docs"] += 1
             counts["entities"] += len(doc.ents)
             if doc_id(doc) in keep:
                 counts["kept_gold"] += 1
-                out.add(doc)
-                continue
-            if drop_upper_case and is_upper_case(doc.text, _body_start(doc)):
+                out.append(doc)
+            elif drop_upper_case and is_upper_case(doc.text, _body_start(doc)):
                 counts["upper_case_left_out"] += 1
-                continue
-            out.add(repair_doc(doc, rules, counts))
-        target = dest / shard.name if src.is_dir() else dest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.to_disk(target)
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
+            else:
+                out.append(repair_doc(doc, rules, counts))
+        return out
+
+    map_corpus(src, dest, spacy.blank("en").vocab, transform, progress)
     return dict(counts)
-
-
-def rules_to_json(rules: Sequence[Repair]) -> list[dict]:
-    return [asdict(r) for r in rules]
