@@ -32,18 +32,16 @@ from tqdm import tqdm
 
 from cable_ner.gold import GOLD_LABELS, GOLD_SPLITS, read_gold_records, record_split
 from cable_ner.gold_build import (
-    CABLE_ID,
     GoldWorkError,
     agreement,
     apply_fixes,
     body_lines,
     bracket,
     build_record,
-    catalogue,
     check_scratch,
-    draw_sample,
     scratch_copy,
 )
+from cable_ner.gold_sample import CABLE_ID, catalogue, draw_sample
 from cable_ner.markup import parse_markup
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,7 +26,8 @@ from tqdm import tqdm
 from wasabi import msg
 
 from cable_ner import report, scoring
-from cable_ner.gold import GOLD_SPLITS, GoldError, score_gold_layer
+from cable_ner.gold import GOLD_SPLITS, GoldError
+from cable_ner.gold_score import score_gold_layer
 
 app = typer.Typer(add_completion=False, rich_markup_mode="markdown")
 
@@ -45,7 +46,7 @@ def score_split(nlp, examples, n_bootstrap: int, desc: str) -> tuple[dict, list]
 def score_gold(
     nlp, gold: Path | None, cables_dir: Path | None, split: str, n_bootstrap: int
 ) -> dict:
-    """The gold scores (`cable_ner.gold.score_gold_layer`), or {"skipped": why} without them."""
+    """The gold scores (`gold_score.score_gold_layer`), or {"skipped": why} without them."""
     if cables_dir is None:
         return {"skipped": "no --gold-cables-dir given"}
     try:

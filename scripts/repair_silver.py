@@ -11,7 +11,8 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from cable_ner.gold import filtered_tagger_predict, load_gold
+from cable_ner.gold import load_gold
+from cable_ner.gold_score import filtered_tagger_predict
 from cable_ner.relabel import corpus_gold_ids
 from cable_ner.repair import learn_repairs, repair_corpus, rules_to_json, silver_precision
 

@@ -8,7 +8,7 @@ Prints P/R/F overall and per label, with a bootstrap interval over cables, for t
 labels as they stand, the same after the project's silver filters, and the pipeline given with
 --model (`nlp(text)` on each cable's clean text), on the gold test cables unless --split says
 otherwise; mixed-case and upper-case cables beside each other. Only cable bodies are scored; the
-numbers are spaCy's own scorer's (`cable_ner.gold.score_gold_layer`, which evaluate.py reports
+numbers are spaCy's own scorer's (`cable_ner.gold_score.score_gold_layer`, which evaluate.py reports
 too).
 """
 
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import typer
 
-from cable_ner.gold import GOLD_LABELS, GOLD_SPLITS, GoldError, score_gold_layer
+from cable_ner.gold import GOLD_LABELS, GOLD_SPLITS, GoldError
+from cable_ner.gold_score import score_gold_layer
 from cable_ner.report import silver_vs_gold_md
 
 app = typer.Typer(add_completion=False, rich_markup_mode="markdown")

@@ -9,15 +9,10 @@ import spacy
 from spacy.tokens import DocBin
 
 from cable_ner.cable import USER_DATA_KEY
-from cable_ner.convert import (
-    ConvertOptions,
-    assign_split,
-    convert,
-    record_to_doc,
-    whitespace_words,
-)
+from cable_ner.convert import ConvertOptions, assign_split, convert
 from cable_ner.markup import parse_markup
 from cable_ner.reader import iter_sources
+from cable_ner.record_doc import record_to_doc, whitespace_words
 
 OPENER = re.compile(r"\[(PER|LOC|ORG|MISC) ")
 nlp = spacy.blank("en")

@@ -16,26 +16,28 @@ from spacy.training import Example
 
 from cable_ner.gold import (
     GOLD_SPLITS,
-    SILVER_GOLD_KINDS,
     GoldCable,
     GoldError,
-    filtered_tagger_predict,
     gold_labels,
     gold_pins,
-    gold_predict,
-    gold_report,
     gold_splits,
     load_gold,
-    min_copied_share,
     read_gold_records,
     record_split,
+    text_sha256,
+)
+from cable_ner.gold_score import (
+    SILVER_GOLD_KINDS,
+    filtered_tagger_predict,
+    gold_predict,
+    gold_report,
+    min_copied_share,
     score_against_gold,
     score_gold_layer,
     score_systems,
     silver_against_gold,
     silver_vs_gold,
     tagger_predict,
-    text_sha256,
 )
 from cable_ner.report import silver_vs_gold_md
 

@@ -12,18 +12,16 @@ import pytest
 
 from cable_ner.gold import record_split
 from cable_ner.gold_build import (
-    CatalogueEntry,
     GoldWorkError,
     agreement,
     apply_fixes,
     body_lines,
     bracket,
     build_record,
-    catalogue,
     check_scratch,
-    draw_sample,
     strip_brackets,
 )
+from cable_ner.gold_sample import CatalogueEntry, catalogue, draw_sample
 from cable_ner.markup import parse_markup
 
 ROOT = Path(__file__).resolve().parents[1]

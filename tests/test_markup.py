@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
-from cable_ner.convert import whitespace_words
 from cable_ner.markup import MarkupError, has_markup, parse_markup, write_tagged
+from cable_ner.record_doc import whitespace_words
 
 TAGGED = (
     "<code><pre>CLASSIFIED BY: [PER Richard Schmierer  ] , Ambassador ; \n"

@@ -24,8 +24,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import fix_random_seed
 
-from cable_ner.convert import record_to_doc
 from cable_ner.reader import iter_sources, parse_cable, read_cable
+from cable_ner.record_doc import record_to_doc
 from cable_ner.render import render
 from cable_ner.tokenizer import CableReader, CableReaderError
 

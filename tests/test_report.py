@@ -19,7 +19,7 @@ import pytest
 import spacy
 
 from cable_ner.convert import ConvertOptions, convert
-from cable_ner.gold import SILVER_GOLD_KINDS
+from cable_ner.gold_score import SILVER_GOLD_KINDS
 from cable_ner.report import (
     build_reference,
     compare_rows,

@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cable_ner.gold import (
-    GOLD_LABELS,
-    load_gold,
-    read_gold_records,
-    record_split,
-    score_against_gold,
-    tagger_predict,
-)
+from cable_ner.gold import GOLD_LABELS, load_gold, read_gold_records, record_split
 from cable_ner.gold_build import on_token_boundaries
+from cable_ner.gold_score import score_against_gold, tagger_predict
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_GOLD = ROOT / "assets" / "sample" / "gold.jsonl"

@@ -1,4 +1,4 @@
-"""cable_ner.scoring on hand-made Examples: spaCy's figures, error taxonomy, intervals, slices."""
+"""cable_ner.scoring and cable_ner.errors on hand-made Examples: spaCy's figures, errors, CIs."""
 
 from collections import Counter
 
@@ -8,19 +8,15 @@ from spacy.scorer import Scorer, get_ner_prf
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
+from cable_ner.errors import classify, confusions, slices, taxonomy, worst_cables
 from cable_ner.scoring import (
     CableScore,
     bootstrap,
     cable_year,
-    classify,
-    confusions,
     evaluate,
     is_upper_case,
     prf,
     score_cables,
-    slices,
-    taxonomy,
-    worst_cables,
 )
 
 NLP = spacy.blank("en")

@@ -3,9 +3,8 @@
 The gold layer (`gold/gold.jsonl`, read by `cable_ner.gold`) is made by hand-correcting corpus
 cables in a scratch folder outside the repository. This module owns every step of that work:
 
-- `catalogue` and `draw_sample`: the seeded, stratified choice of cables to correct (years,
-  classifications and lengths as the corpus spreads them, upper-case cables at a set share) and
-  their gold split;
+- `cable_ner.gold_sample` (its own module): the seeded, stratified choice of cables to correct
+  and their gold split;
 - `scratch_copy`: the annotator's copy of a cable, with the tagger's brackets (the first pass) or
   without them (`blind`, the independent second pass of the agreement study);
 - `apply_fixes`: corrected lines (`N: line`) written into a scratch copy, refusing any line whose
@@ -18,20 +17,16 @@ cables in a scratch folder outside the repository. This module owns every step o
 
 from __future__ import annotations
 
-import random
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from .gold import GOLD_LABELS, GOLD_SPLITS, text_sha256
 from .header import parse_header
 from .markup import ENTITY_CLOSE, Markup, parse_markup
-from .reader import Skipped, Source, read_cable
-from .scoring import cable_year, is_upper_case
+from .scoring import is_upper_case
 
-CABLE_ID = re.compile(r"^\d{2}[A-Z]+\d+$")
 _NOTE = re.compile(r"^\s*(?:(\d+)(?:\s*-\s*(\d+))?|(all))\b[^:]*:\s*(.+)$")
 _FIX = re.compile(r"^(\d+):[ ]?(.*)$")
 _BRACKET = re.compile(r"\[(PER|LOC|ORG|MISC) |  \]")
@@ -39,148 +34,6 @@ _BRACKET = re.compile(r"\[(PER|LOC|ORG|MISC) |  \]")
 
 class GoldWorkError(ValueError):
     """A scratch copy, fix file or sample that cannot be used; the message names the file."""
-
-
-# ----------------------------------------------------------------------------- the catalogue
-
-
-@dataclass(frozen=True)
-class CatalogueEntry:
-    reference_id: str
-    year: int  # four digits
-    post: str | None
-    classification: str
-    body_tokens: int
-    silver_body_entities: int
-    upper_case: bool
-    text_sha256: str
-
-
-def _class_group(classification: str | None) -> str:
-    c = (classification or "").upper()
-    if "SECRET" in c:
-        return "SECRET"
-    if "CONFIDENTIAL" in c:
-        return "CONFIDENTIAL"
-    return "UNCLASSIFIED" if c else "unknown"
-
-
-def catalogue(cables_dir: str | Path, progress=None) -> tuple[list[CatalogueEntry], Counter]:
-    """Every usable cable of the tagged corpus (one per text), and why the others were left out."""
-    entries: list[CatalogueEntry] = []
-    left_out: Counter = Counter()
-    seen: set[str] = set()
-    for path in sorted(Path(cables_dir).glob("*.txt")):
-        if progress:
-            progress(1)
-        if not CABLE_ID.match(path.stem):
-            left_out["not a reference id"] += 1
-            continue
-        record = read_cable(Source(path.name, path), form="tagged")
-        if isinstance(record, Skipped):
-            left_out[record.reason.split(":")[0]] += 1
-            continue
-        digest = text_sha256(record.text)
-        if digest in seen:
-            left_out["duplicate text"] += 1
-            continue
-        seen.add(digest)
-        body_start = record.header.header_end
-        body = record.text[body_start:]
-        entries.append(
-            CatalogueEntry(
-                reference_id=path.stem,
-                year=int(cable_year(path.stem)),
-                post=record.header.post,
-                classification=_class_group(record.header.classification),
-                body_tokens=len(body.split()),
-                silver_body_entities=sum(1 for e in record.entities if e[0] >= body_start),
-                upper_case=is_upper_case(record.text, body_start),
-                text_sha256=digest,
-            )
-        )
-    return entries, left_out
-
-
-# --------------------------------------------------------------------------------- the sample
-
-
-def _period(year: int) -> str:
-    if year < 2000:
-        return "before 2000"
-    if year < 2006:
-        return "2000-2005"
-    return str(min(year, 2010))
-
-
-def _length_band(tokens: int, cuts: Sequence[int]) -> int:
-    return sum(tokens > c for c in cuts)
-
-
-def _allocate(sizes: dict, n: int) -> dict:
-    """Proportional allocation of n draws over strata (largest remainder, ties by name)."""
-    total = sum(sizes.values())
-    exact = {k: n * v / total for k, v in sizes.items()}
-    alloc = {k: int(x) for k, x in exact.items()}
-    rest = sorted(sizes, key=lambda k: (-(exact[k] - alloc[k]), str(k)))
-    for k in rest[: n - sum(alloc.values())]:
-        alloc[k] += 1
-    return alloc
-
-
-def draw_sample(
-    entries: Sequence[CatalogueEntry],
-    n: int,
-    seed: int,
-    exclude: Iterable[str] = (),
-    upper_share: float = 0.05,
-    split_sizes: dict[str, int] | None = None,
-) -> list[dict]:
-    """Draw `n` cables, stratified by period x classification x length tercile in proportion to
-    the corpus, with `round(upper_share * n)` of them upper case (drawn the same way from the
-    upper-case cables), and give each a gold split: `split_sizes` (test, dev) cables go to those
-    splits, stratified by case, the rest to train. Same seed and catalogue, same draw."""
-    rng = random.Random(seed)
-    excluded = set(exclude)
-    pool = sorted((e for e in entries if e.reference_id not in excluded),
-                  key=lambda e: e.reference_id)  # fmt: skip
-    lengths = sorted(e.body_tokens for e in pool)
-    cuts = [lengths[len(lengths) // 3], lengths[2 * len(lengths) // 3]]
-
-    def stratum(e: CatalogueEntry) -> tuple:
-        return (_period(e.year), e.classification, _length_band(e.body_tokens, cuts))
-
-    n_upper = round(upper_share * n)
-    chosen: list[CatalogueEntry] = []
-    for upper, k in ((True, n_upper), (False, n - n_upper)):
-        groups: dict[tuple, list[CatalogueEntry]] = defaultdict(list)
-        for e in pool:
-            if e.upper_case == upper:
-                groups[stratum(e)].append(e)
-        if sum(map(len, groups.values())) < k:
-            raise GoldWorkError(f"only {sum(map(len, groups.values()))} cables to draw {k} from")
-        alloc = _allocate({s: len(g) for s, g in groups.items()}, k)
-        for s in sorted(groups):
-            chosen.extend(rng.sample(groups[s], min(alloc[s], len(groups[s]))))
-    chosen.sort(key=lambda e: e.reference_id)
-    sizes = split_sizes or {"test": 15, "dev": 14}
-    splits: dict[str, str] = {}
-    for upper in (True, False):
-        group = [e.reference_id for e in chosen if e.upper_case == upper]
-        rng.shuffle(group)
-        share = len(group) / len(chosen)
-        pos = 0
-        for split in ("test", "dev"):
-            take = round(sizes[split] * share)
-            for rid in group[pos : pos + take]:
-                splits[rid] = split
-            pos += take
-        for rid in group[pos:]:
-            splits[rid] = "train"
-    return [
-        {**asdict(e), "stratum": list(map(str, stratum(e))), "split": splits[e.reference_id]}
-        for e in chosen
-    ]
 
 
 # ------------------------------------------------------------------------- scratch copies

@@ -26,7 +26,8 @@ from pathlib import Path
 from spacy.tokens import Doc, Span
 
 from .cable import USER_DATA_KEY
-from .gold import GoldCable, score_against_gold
+from .gold import GoldCable
+from .gold_score import score_against_gold
 from .relabel import doc_id, map_corpus
 from .scoring import is_upper_case
 

@@ -38,7 +38,7 @@ def _scores_md(s: dict) -> list[str]:
 
 def _taxonomy_md(s: dict) -> list[str]:
     """The error categories per label, then the commonest confusions."""
-    from ..scoring import CATEGORIES
+    from ..errors import CATEGORIES
 
     lines = ["", "### Error taxonomy", "",
              "| label | " + " | ".join(x.replace("_", " ") for x in CATEGORIES) + " |",
@@ -118,8 +118,8 @@ def gold_md(gold: dict) -> list[str]:
     lines += [
         f"Gold {gold.get('split', 'test')} split: {gold['n_cables']} cables "
         f"({gold.get('n_upper_case', 0)} upper case), {gold['n_entities']} gold entities "
-        f"(`{gold['gold']}`), bodies only, spaCy's scorer (`cable_ner.gold.gold_report`); 95% "
-        "bootstrap intervals over cables. The tagger's labels are the silver training data.",
+        f"(`{gold['gold']}`), bodies only, spaCy's scorer (`cable_ner.gold_score.gold_report`); "
+        "95% bootstrap intervals over cables. The tagger's labels are the silver training data.",
         "",
         "| system | P | R | F (95% CI) | "
         + " | ".join(f"{lab} F" for lab in labels)
@@ -139,10 +139,10 @@ def gold_md(gold: dict) -> list[str]:
 
 def silver_vs_gold_md(split: dict | None, silver_recall: float = 0.85) -> list[str]:
     """What the silver labels are worth on the gold cables and, with a "model" entry, the model's
-    silver agreement and errors judged by gold (`cable_ner.gold.silver_vs_gold`)."""
+    silver agreement and errors judged by gold (`cable_ner.gold_score.silver_vs_gold`)."""
     if not split:
         return []
-    from ..gold import SILVER_GOLD_KINDS, min_copied_share
+    from ..gold_score import SILVER_GOLD_KINDS, min_copied_share
 
     r = pct(silver_recall)
     lines = [
@@ -150,7 +150,7 @@ def silver_vs_gold_md(split: dict | None, silver_recall: float = 0.85) -> list[s
         "A system equal to the gold layer is scored against the silver labels: its silver F is "
         "what right entities alone earn there, and any system with silver recall "
         f"{r} must also predict at least the given share of the wrong silver entities "
-        "(`cable_ner.gold.min_copied_share`).", "",
+        "(`cable_ner.gold_score.min_copied_share`).", "",
         "| cables | silver entities | right (gold agrees) | gold's silver F "
         f"| copied for silver R {r} |", "|---|---|---|---|---|",
     ]  # fmt: skip

@@ -68,7 +68,7 @@ def plot_per_label(split: dict, path: Path, title: str = "") -> Path:
 
 def plot_taxonomy(split: dict, path: Path) -> Path:
     """Stacked horizontal bars of the error categories per label."""
-    from ..scoring import CATEGORIES
+    from ..errors import CATEGORIES
 
     plt = _plt()
     table = split["taxonomy"]
