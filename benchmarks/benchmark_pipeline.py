@@ -18,6 +18,12 @@
 3. annotate: the annotate job (JSONL) over the raw cables and pages (`--annotate-limit` of each,
    0 for all), with the pipelines and n_process values asked for (default: both, 1 and 2):
    cables/s and peak RSS.
+4. quantize: the transformer pipeline in fp32 and with int8 linear layers (`cable_ner.quantize`;
+   `--quantize-modes`, int8_tensor: one weight scale per tensor instead of per channel),
+   alternating (fp32, int8, fp32, ...; `--rounds` each, best kept) over the same `--limit` raw
+   cables: words/s, peak RSS, the share of entities fp32 and the mode both find (of all either
+   finds), and F on the `--gold-splits` (`cable_ner.gold_score.score_gold_layer`; needs
+   `--gold-cables-dir`).
 Every measurement runs in a fresh child process; peak RSS is of the child and its workers
 (sampled every 0.1 s). Words are non-space tokens of the cable reader.
 """
@@ -39,13 +45,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def _texts(folder: str, limit: int) -> list[tuple[str, str]]:
-    from cable_ner.reader import decode, iter_sources
+    from cable_ner.reader import Decoded, iter_sources, read_source
 
     out = []
     for source in iter_sources([folder]):
-        text = decode(source.name, source.read_bytes())
-        if isinstance(text, str):
-            out.append((source.name, text))
+        decoded = read_source(source)
+        if isinstance(decoded, Decoded):
+            out.append((source.name, decoded.text))
         if len(out) >= limit:
             break
     return out
@@ -133,6 +139,68 @@ def child_model(model: str, raw: str, limit: int, n_process: int, batch_size: in
     return {"docs": n, "words": words, "seconds": seconds, "words_per_s": words / seconds}
 
 
+def _load_quantized(model: str, mode: str):
+    """fp32, int8 (the option: one weight scale per channel) or int8_tensor (one per tensor)."""
+    from cable_ner.annotate import load_pipeline
+    from cable_ner.quantize import quantize_pipeline
+
+    nlp = load_pipeline(model)
+    if mode == "fp32":
+        return nlp
+    return quantize_pipeline(nlp, "int8", per_channel=mode != "int8_tensor")
+
+
+def child_quantize(model: str, raw: str, limit: int, mode: str, batch_size: int) -> dict:
+    texts = [t for _, t in _texts(raw, limit)]
+    nlp = _load_quantized(model, mode)
+    words = _words(nlp, texts)
+    list(nlp.pipe(texts[:4]))  # warm-up
+    t0 = time.perf_counter()
+    docs = list(nlp.pipe(texts, batch_size=batch_size))
+    seconds = time.perf_counter() - t0
+    ents = [[[e.start_char, e.end_char, e.label_] for e in doc.ents] for doc in docs]
+    return {"words": words, "seconds": seconds, "words_per_s": words / seconds, "ents": ents}
+
+
+def child_gold(model: str, mode: str, gold: str | None, cables_dir: str, split: str) -> dict:
+    from cable_ner.gold_score import score_gold_layer
+
+    nlp = _load_quantized(model, mode)
+    scores = score_gold_layer(gold, cables_dir, split, nlp=nlp, n_bootstrap=1000)["systems"]
+    m = scores["model"]
+    return {"split": split, "n_cables": m["n_cables"], "ents_f": m["ents_f"],
+            "ci": m["ci"]["ents_f"], "per_type": {k: v["f"] for k, v in m["ents_per_type"].items()},
+            "by_case": {k: v["ents_f"] for k, v in m["by_case"].items()}}  # fmt: skip
+
+
+def quantize_section(model: str, raw: str, limit: int, batch_size: int, rounds: int,
+                     gold: str | None, cables_dir: str | None, modes: list[str],
+                     splits: list[str]) -> dict:  # fmt: skip
+    best: dict[str, dict] = {}
+    for _ in range(rounds):  # alternate, so a change in machine load hits every mode alike
+        for mode in modes:
+            r = run_child("quantize", model=model, raw=raw, limit=limit, mode=mode,
+                          batch_size=batch_size)  # fmt: skip
+            if mode not in best or r["words_per_s"] > best[mode]["words_per_s"]:
+                best[mode] = {**r, "peak_rss_mib": max(r["peak_rss_mib"],
+                                                       best.get(mode, {}).get("peak_rss_mib", 0))}
+    ents = {m: [set(map(tuple, doc)) for doc in best[m].pop("ents")] for m in modes}
+    for mode in modes:  # against fp32: speed, and entities both find of all either finds
+        pairs = list(zip(ents["fp32"], ents[mode], strict=True))
+        either = sum(len(x | y) for x, y in pairs)
+        best[mode].update(
+            entities=sum(map(len, ents[mode])),
+            speedup=best[mode]["words_per_s"] / best["fp32"]["words_per_s"],
+            entities_agree=sum(len(x & y) for x, y in pairs) / either if either else 1.0,
+        )
+    out = {**best, "rounds": rounds}
+    for mode in modes if cables_dir else ():
+        for split in splits:
+            out[mode][f"gold_{split}"] = run_child("gold", model=model, mode=mode, gold=gold,
+                                                   cables_dir=cables_dir, split=split)  # fmt: skip
+    return out
+
+
 def child_annotate(model: str, files: list[str], n_process: int, batch_size: int) -> dict:
     from cable_ner.annotate import annotate
 
@@ -149,9 +217,11 @@ def run_child(kind: str, **kwargs) -> dict:
     args = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     with args:
         json.dump({"kind": kind, **kwargs}, args)
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", args.name], stdout=subprocess.PIPE, text=True
-    )
+    # Its output goes to a file too: a pipe would fill up (a child's entities are 100s of KB)
+    # and block the child while this loop only polls.
+    stdout = tempfile.TemporaryFile("w+")
+    cmd = [sys.executable, __file__, "--child", args.name]
+    proc = subprocess.Popen(cmd, stdout=stdout, text=True)
     parent, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -160,7 +230,9 @@ def run_child(kind: str, **kwargs) -> dict:
         except psutil.Error:
             pass
         time.sleep(0.1)
-    out = proc.stdout.read() if proc.stdout else ""
+    stdout.seek(0)
+    out = stdout.read()
+    stdout.close()
     os.unlink(args.name)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} failed ({proc.returncode}): {out[-2000:]}")
@@ -181,10 +253,25 @@ def main(
     annotate_n_process: str = typer.Option("1,2", help="n_process values for the annotate job"),
     batch_size: int = typer.Option(16, help="Docs per nlp.pipe batch (sections 2 and 3)"),
     repeats: int = typer.Option(2, help="Timed repeats in section 1 (best kept)"),
-    sections: str = typer.Option("overhead,models,annotate", help="Which to run"),
+    sections: str = typer.Option(
+        "overhead,models,annotate", help="Which to run: overhead, models, annotate, quantize"
+    ),
+    rounds: int = typer.Option(2, help="Alternating rounds of the modes (section 4; best kept)"),
+    quantize_modes: str = typer.Option(
+        "fp32,int8", help="Section 4's modes: fp32 first, int8, int8_tensor (one scale per tensor)"
+    ),
+    gold_splits: str = typer.Option("test", help="Gold splits section 4 scores (test, dev)"),
+    gold: Path = typer.Option(None, help="Gold layer (default: gold/gold.jsonl) for section 4"),
+    gold_cables_dir: Path = typer.Option(
+        None, help="The tagged cables the gold layer refers to (section 4's gold F)"
+    ),
     output: Path = typer.Option(Path("reports/benchmark_pipeline.json"), help="JSON output"),
 ) -> None:
     """Time the transformer against its bare forward pass, the pipelines and the annotate job."""
+    modes, splits = quantize_modes.split(","), gold_splits.split(",")
+    if "quantize" in sections and modes[0] != "fp32":
+        msg.fail(f"--quantize-modes {quantize_modes}: fp32 comes first (the others are against it)",
+                 exits=1)  # fmt: skip
     n_files = annotate_limit or 10**9
     files = (
         [n for n, _ in _texts(str(raw), n_files) + _texts(str(pages), n_files)]
@@ -229,6 +316,17 @@ def main(
     if rows:
         msg.table(rows, header=("3. annotate", "n_process", "cables", "failed", "seconds",
                                 "cables/s", "peak RSS MiB"))  # fmt: skip
+    if "quantize" in sections:
+        q = results["quantize"] = quantize_section(
+            trf, str(raw), limit, batch_size, rounds, gold and str(gold),
+            gold_cables_dir and str(gold_cables_dir), modes, splits,
+        )  # fmt: skip
+        rows = [(m, f"{q[m]['words_per_s']:.0f}", f"{q[m]['speedup']:.2f}x",
+                 f"{q[m]['peak_rss_mib']:.0f}", f"{q[m]['entities_agree']:.1%}",
+                 *(f"{100 * q[m][f'gold_{s}']['ents_f']:.1f}" if f"gold_{s}" in q[m] else "-"
+                   for s in splits)) for m in modes]  # fmt: skip
+        msg.table(rows, header=("4. quantize", "words/s", "vs fp32", "peak RSS MiB",
+                                "entities as fp32", *(f"gold {s} F" for s in splits)))  # fmt: skip
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     msg.good(f"wrote {output}")
@@ -238,7 +336,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         args = json.loads(Path(sys.argv[2]).read_text())
         kind = args.pop("kind")
-        fn = {"overhead": child_overhead, "model": child_model, "annotate": child_annotate}[kind]
+        fn = {"overhead": child_overhead, "model": child_model, "annotate": child_annotate,
+              "quantize": child_quantize, "gold": child_gold}[kind]  # fmt: skip
         print(json.dumps(fn(**args)))
     else:
         app()

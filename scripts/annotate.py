@@ -1,11 +1,13 @@
 """Annotate cables with a trained pipeline: JSONL, tagged files or DocBin, resumable.
 
     python scripts/annotate.py training/trf/model-best cables/ more/*.txt.gz out.jsonl \
-        [--format jsonl|tagged|docbin] [--engine local|ray] [--n-process 2] [--batch-size 16]
+        [--format jsonl|tagged|docbin] [--engine local|ray] [--n-process 2] [--batch-size 16] \
+        [--quantize none|int8]
 
 INPUTS are files, folders, globs or .gz files, as for scripts/convert.py; the last argument is the
 output. See `cable_ner.annotate` for the job and `cable_ner.writers` for the outputs;
-`--engine ray` needs `pip install -e .[ray]`.
+`--engine ray` needs `pip install -e .[ray]`. `--quantize int8` runs a transformer pipeline with
+int8 linear layers (`cable_ner.quantize`): faster on CPU, its gold F in reports/benchmarks.md.
 """
 
 import os
@@ -18,10 +20,12 @@ from tqdm import tqdm
 from wasabi import msg
 
 from cable_ner.annotate import annotate
+from cable_ner.quantize import QUANTIZE_MODES, QuantizeError, check_quantizable
 from cable_ner.reader import iter_sources
 from cable_ner.writers import FORMATS
 
 Format = Enum("Format", {name: name for name in FORMATS}, type=str)
+Quantize = Enum("Quantize", {name: name for name in ("none", *QUANTIZE_MODES)}, type=str)
 
 
 class Engine(str, Enum):
@@ -46,6 +50,9 @@ def main(
     actors: int = typer.Option(2, help="Ray actors, each holding the pipeline once"),
     cpus_per_actor: float = typer.Option(1, help="CPUs per Ray actor (torch threads)"),
     num_gpus_per_actor: float = typer.Option(0, help="GPUs per Ray actor"),
+    quantize: Quantize = typer.Option(
+        "none", help="int8: the transformer's linear layers in int8, faster on CPU"
+    ),
 ) -> None:
     """Annotate every cable in INPUTS with MODEL into OUTPUT: entities and the cable's metadata
     per cable, failures per file with their reason; a rerun resumes where the last one stopped."""
@@ -54,9 +61,11 @@ def main(
                  f"(a folder for --format {fmt.value})", exits=1)  # fmt: skip
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model's transformer is in its folder
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    q = None if quantize.value == "none" else quantize.value
     try:
+        check_quantizable(model, q)
         total = sum(1 for _ in iter_sources(inputs))
-    except FileNotFoundError as err:
+    except (FileNotFoundError, QuantizeError) as err:
         msg.fail(str(err), exits=1)
     with tqdm(total=total, unit="cable", desc="annotate", file=sys.stderr) as bar:
         if engine == Engine.ray:
@@ -66,12 +75,12 @@ def main(
                 model, inputs, output, fmt=fmt.value, actors=actors, cpus_per_actor=cpus_per_actor,
                 gpus_per_actor=num_gpus_per_actor, batch_size=batch_size, address=address,
                 num_cpus=None if address else max(1, int(actors * cpus_per_actor)),
-                resume=resume, progress=bar.update,
+                resume=resume, progress=bar.update, quantize=q,
             )  # fmt: skip
         else:
             summary = annotate(
                 model, inputs, output, fmt=fmt.value, n_process=n_process, batch_size=batch_size,
-                resume=resume, progress=bar.update,
+                resume=resume, progress=bar.update, quantize=q,
             )  # fmt: skip
     msg.divider("Annotation summary")
     msg.table(

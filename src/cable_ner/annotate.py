@@ -18,6 +18,7 @@ are annotated as plain text; their records carry the reason in `skipped` (counte
 `read_as_text`).
 
 Outputs (`fmt`: jsonl, tagged, docbin) and resume: `cable_ner.writers`, one writer per format.
+`quantize="int8"` runs the transformer with int8 weights (`cable_ner.quantize`), faster on CPU.
 
 The loaded pipeline is completed if needed (`prepare_pipeline`): a plain spaCy tokenizer is wrapped
 in the cable reader, `cable_metadata` is added last, and a transformer pipeline gets a
@@ -42,6 +43,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import components  # noqa: F401  (registers cable_metadata and release_memory)
+from .quantize import quantize_pipeline
 from .reader import Skipped, Source, iter_sources, read_source
 from .tokenizer import CableReader
 from .writers import Writer, encode, open_writer
@@ -52,10 +54,12 @@ Item = tuple[str, dict]  # (text, context); the context's "source" names the fil
 # --------------------------------------------------------------------------- the pipeline
 
 
-def load_pipeline(model: str | Path, n_process: int = 1) -> Language:
+def load_pipeline(model: str | Path, n_process: int = 1, quantize: str | None = None) -> Language:
+    """Load `model`, complete it for batch annotation and quantize its transformer (`quantize`:
+    None or "int8", `cable_ner.quantize`)."""
     import spacy
 
-    return prepare_pipeline(spacy.load(model), n_process=n_process)
+    return quantize_pipeline(prepare_pipeline(spacy.load(model), n_process=n_process), quantize)
 
 
 def prepare_pipeline(nlp: Language, n_process: int = 1, batch_size: int = 16) -> Language:
@@ -292,13 +296,17 @@ def annotate(
     resume: bool = True,
     shard_size: int = 256,
     progress: Callable[[int], Any] | None = None,
+    quantize: str | None = None,
 ) -> dict:
     """Annotate every cable in `inputs` with `model` into `output`; return the summary.
 
     `progress` is called with 1 for each file accounted for (annotated, resumed or failed).
+    `quantize` ("int8") quantizes the transformer first (`cable_ner.quantize`); each record
+    says so.
     """
     nlp = model if isinstance(model, Language) else load_pipeline(model, n_process)
     prepare_pipeline(nlp, n_process, batch_size)
+    quantize_pipeline(nlp, quantize)
     summary = Summary()
     start = time.perf_counter()
     with open_writer(output, fmt, resume=resume, shard_size=shard_size) as writer:

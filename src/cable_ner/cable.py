@@ -10,7 +10,7 @@ here. All values are plain JSON-able data, so the metadata survives `nlp.pipe(n_
 
 - `USER_DATA_KEY` ("cable"): the cable's metadata, `reader.cable_user_data`'s shape: header,
   paragraphs, source, form, text_hash, encoding, encoding_fallback. Set by the converter and by
-  the cable reader.
+  the cable reader; `cable_metadata` adds quantize on a quantized pipeline.
 - `SOURCE_KEY` ("cable_source"): the offset of the parsed body in the input, the clean→input
   segment map as a flat int list, and the reason the reader did not read the input as a cable.
   Set by the cable reader.
@@ -148,7 +148,9 @@ class Cable:
     Header fields (reference_id, classification, post, serial, tags, subject, classified_by,
     reasons, captions, refs, eo, decl, created, released, origin, ...) read through to `header`.
     `encoding` is how the input file was decoded (None for a string given to the pipeline);
-    `encoding_fallback` is true when the file was not valid UTF-8 and was read as cp1252.
+    `encoding_fallback` is true when the file was not valid UTF-8 and was read as cp1252;
+    `quantize` is the quantization of the pipeline that made the entities (`cable_ner.quantize`;
+    None: fp32).
     """
 
     header: CableHeader
@@ -162,6 +164,7 @@ class Cable:
     ]  # JSON-ready: text, label, start, end, source_start/end, paragraph, portion
     encoding: str | None = None
     encoding_fallback: bool = False
+    quantize: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name == "header":
@@ -193,6 +196,7 @@ class Cable:
             "form": self.form,
             "encoding": self.encoding,
             "encoding_fallback": self.encoding_fallback,
+            "quantize": self.quantize,
             "text_hash": self.text_hash,
             "skipped": self.skipped,
             "entities": per_label,
@@ -224,6 +228,7 @@ def get_cable(doc: Doc) -> Cable:
         entities=tuple(entities),
         encoding=data.get("encoding"),
         encoding_fallback=bool(data.get("encoding_fallback")),
+        quantize=data.get("quantize"),
     )
 
 

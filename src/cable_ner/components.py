@@ -44,6 +44,7 @@ class CableMetadata:
     names the cable: `doc._.cable.source`, and the reference id from the file's stem when the
     text did not give one (`10MUSCAT71.txt` → `10MUSCAT71`). An "encoding" (and
     "encoding_fallback") in the context says how that file was decoded (`reader.decode`).
+    On a quantized pipeline (`cable_ner.quantize`) each doc records the quantization.
     """
 
     def __init__(self, name: str = "cable_metadata", paragraphs_key: str = PARAGRAPHS_GROUP,
@@ -51,6 +52,7 @@ class CableMetadata:
         self.name = name
         self.paragraphs_key = paragraphs_key
         self.header_key = header_key
+        self.quantize: str | None = None  # set by cable_ner.quantize.quantize_pipeline
 
     def __call__(self, doc: Doc) -> Doc:
         if doc.user_data.get(USER_DATA_KEY) is None:
@@ -59,6 +61,8 @@ class CableMetadata:
         context = getattr(doc, "_context", None)
         if isinstance(context, Mapping):
             _from_context(data, context)
+        if self.quantize:
+            data["quantize"] = self.quantize
         paragraphs = [Paragraph.from_dict(p) for p in data.get("paragraphs", [])]
         doc.spans[self.paragraphs_key] = paragraph_spans(doc, paragraphs)
         header = header_span(doc, data.get("header", {}).get("header_end") or 0)

@@ -36,7 +36,8 @@ from .writers import open_writer
 class AnnotateActor:
     """Ray Data callable class: loads the pipeline once, annotates batches of source paths."""
 
-    def __init__(self, model: str, fmt: str, batch_size: int, threads: int):
+    def __init__(self, model: str, fmt: str, batch_size: int, threads: int,
+                 quantize: str | None = None):  # fmt: skip
         try:
             import torch
 
@@ -45,7 +46,7 @@ class AnnotateActor:
             pass
         from .annotate import load_pipeline
 
-        self.nlp = load_pipeline(model)
+        self.nlp = load_pipeline(model, quantize=quantize)
         self.fmt = fmt
         self.batch_size = batch_size
 
@@ -112,8 +113,10 @@ def annotate_ray(
     resume: bool = True,
     shard_size: int = 256,
     progress: Callable[[int], Any] | None = None,
+    quantize: str | None = None,
 ) -> dict:
-    """Annotate `inputs` with `actors` Ray actors; return the same summary as `annotate`."""
+    """Annotate `inputs` with `actors` Ray actors; return the same summary as `annotate`
+    (`quantize` as there: each actor quantizes the pipeline it loads)."""
     init_ray(address, num_cpus)
     import ray
 
@@ -142,7 +145,7 @@ def annotate_ray(
                 AnnotateActor,
                 fn_constructor_kwargs={
                     "model": model, "fmt": fmt, "batch_size": batch_size,
-                    "threads": int(max(1, cpus_per_actor)),
+                    "threads": int(max(1, cpus_per_actor)), "quantize": quantize,
                 },
                 batch_size=files_per_task,
                 concurrency=actors,
