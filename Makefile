@@ -49,8 +49,9 @@ demo: $(DEMO)
 lint: $(TEST)
 	$(PY) -m ruff check src scripts tests benchmarks
 
+# Two workers, each test file on one of them (its module fixtures built once), a torch thread each.
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf corpus training packages metrics wandb
