@@ -21,11 +21,18 @@
    0 for all), with the pipelines and n_process values asked for (default: both, 1 and 2):
    cables/s and peak RSS.
 4. quantize: the transformer pipeline in fp32 and with int8 linear layers (`cable_ner.quantize`;
-   `--quantize-modes`, int8_tensor: one weight scale per tensor instead of per channel),
+   `--quantize-modes`, int8_tensor: one weight scale per tensor instead of per channel; NAME=PATH:
+   another pipeline, such as a CNN, beside them),
    alternating (fp32, int8, fp32, ...; `--rounds` each, best kept) over the same `--limit` raw
    cables: words/s, peak RSS, the share of entities fp32 and the mode both find (of all either
    finds), and F on the `--gold-splits` (`cable_ner.gold_score.score_gold_layer`; needs
    `--gold-cables-dir`).
+5. scaling: the annotate job over the `--annotate-limit` files with each of `--scaling-jobs`
+   (`local:N`: `--n-process N`; `ray:N`: N Ray actors of one CPU each; `:int8` appended: with
+   `--quantize int8`; `cnn/` in front: the `--cnn` pipeline, else `--trf`), one after another:
+   cables/s over the whole job, the steady rate after the first files come back (Ray's start,
+   loading and the first batch left out), that rate per core, and the hours the release's
+   251,287 cables would take at it on one such machine and in core-hours.
 Every measurement runs in a fresh child process; peak RSS is of the child and its workers
 (sampled every 0.1 s). Words are non-space tokens of the cable reader.
 """
@@ -165,10 +172,13 @@ def child_model(model: str, raw: str, limit: int, n_process: int, batch_size: in
 
 
 def _load_quantized(model: str, mode: str):
-    """fp32, int8 (the option: one weight scale per channel) or int8_tensor (one per tensor)."""
+    """fp32, int8 (the option: one weight scale per channel), int8_tensor (one per tensor) or
+    NAME=PATH (the pipeline at PATH, as it is)."""
     from cable_ner.annotate import load_pipeline
     from cable_ner.quantize import quantize_pipeline
 
+    if "=" in mode:
+        return load_pipeline(mode.split("=", 1)[1])
     nlp = load_pipeline(model)
     if mode == "fp32":
         return nlp
@@ -225,15 +235,58 @@ def quantize_section(model: str, raw: str, limit: int, batch_size: int, rounds: 
         for split in splits:
             out[mode][f"gold_{split}"] = run_child("gold", model=model, mode=mode, gold=gold,
                                                    cables_dir=cables_dir, split=split)  # fmt: skip
+    for mode in [m for m in modes if "=" in m]:  # NAME=PATH: kept under NAME
+        name, path = mode.split("=", 1)
+        out[name] = {**out.pop(mode), "pipeline": path}
     return out
 
 
-def child_annotate(model: str, files: list[str], n_process: int, batch_size: int) -> dict:
+def child_annotate(model: str, files: list[str], n_process: int, batch_size: int,
+                   engine: str = "local", quantize: str | None = None) -> dict:  # fmt: skip
+    """The annotate job; `ticks` are the seconds since its start at which each file was done."""
     from cable_ner.annotate import annotate
 
+    start, ticks = time.perf_counter(), []
+
+    def tick(n: int) -> None:
+        ticks.extend([time.perf_counter() - start] * n)
+
     with tempfile.TemporaryDirectory() as tmp:
-        return annotate(model, files, Path(tmp) / "out.jsonl", n_process=n_process,
-                        batch_size=batch_size, resume=False)  # fmt: skip
+        out = Path(tmp) / "out.jsonl"
+        if engine == "ray":
+            from cable_ner.ray_engine import annotate_ray
+
+            summary = annotate_ray(model, files, out, actors=n_process, cpus_per_actor=1,
+                                   batch_size=batch_size, files_per_task=batch_size,
+                                   num_cpus=n_process, resume=False, progress=tick,
+                                   quantize=quantize)  # fmt: skip
+        else:
+            summary = annotate(model, files, out, n_process=n_process, batch_size=batch_size,
+                               resume=False, progress=tick, quantize=quantize)  # fmt: skip
+    return {**summary, "ticks": ticks}
+
+
+RELEASE_CABLES = 251_287  # the full release (../shared/data/README.md)
+
+
+def scaling_row(job: str, r: dict, cpus: int) -> dict:
+    """One job's rates: whole job, steady and per core, and the release's projected hours at the
+    steady rate. Steady: the files done after the first were, over the time since (Ray returns
+    a task's files at once, and in order). Cores: one per worker or actor; `local:1` runs torch
+    on all `cpus`."""
+    engine, workers, *rest = job.split("/")[-1].split(":")
+    ticks, cores = r.pop("ticks"), int(workers)
+    cores = cpus if (engine, cores) == ("local", 1) else cores
+    t0 = ticks[0] if ticks else 0.0
+    after = sum(1 for t in ticks if t > t0)
+    steady = after / (ticks[-1] - t0) if after else None
+    return {
+        **r, "job": job, "engine": engine, "workers": int(workers), "cores": cores,
+        "quantize": rest[0] if rest else None, "startup_s": t0, "steady_cables_per_s": steady,
+        "cables_per_s_per_core": steady and steady / cores,
+        "release_hours": steady and RELEASE_CABLES / steady / 3600,
+        "release_core_hours": steady and cores * RELEASE_CABLES / steady / 3600,
+    }  # fmt: skip
 
 
 def run_child(kind: str, **kwargs) -> dict:
@@ -281,16 +334,23 @@ def main(
     batch_size: int = typer.Option(16, help="Docs per nlp.pipe batch (sections 2 and 3)"),
     repeats: int = typer.Option(2, help="Timed repeats in section 1 (best kept)"),
     sections: str = typer.Option(
-        "overhead,models,annotate", help="Which to run: overhead, models, annotate, quantize"
+        "overhead,models,annotate",
+        help="Which to run: overhead, models, annotate, quantize, scaling",
     ),
     rounds: int = typer.Option(2, help="Alternating rounds of the modes (section 4; best kept)"),
     quantize_modes: str = typer.Option(
-        "fp32,int8", help="Section 4's modes: fp32 first, int8, int8_tensor (one scale per tensor)"
+        "fp32,int8",
+        help="Section 4's modes: fp32 first, int8, int8_tensor (one scale per tensor), NAME=PATH",
     ),
     gold_splits: str = typer.Option("test", help="Gold splits section 4 scores (test, dev)"),
     gold: Path = typer.Option(None, help="Gold layer (default: gold/gold.jsonl) for section 4"),
     gold_cables_dir: Path = typer.Option(
         None, help="The tagged cables the gold layer refers to (section 4's gold F)"
+    ),
+    scaling_jobs: str = typer.Option(
+        "local:1,local:2,ray:1,ray:2",
+        help="Section 5's annotate jobs: local:N (n_process), ray:N (actors), :int8 appended; "
+        "cnn/ in front: the --cnn pipeline (default: --trf)",
     ),
     output: Path = typer.Option(Path("reports/benchmark_pipeline.json"), help="JSON output"),
 ) -> None:
@@ -302,7 +362,7 @@ def main(
     n_files = annotate_limit or 10**9
     files = (
         [n for n, _ in _texts(str(raw), n_files) + _texts(str(pages), n_files)]
-        if "annotate" in sections
+        if "annotate" in sections or "scaling" in sections
         else []
     )
     results: dict = {
@@ -339,12 +399,33 @@ def main(
     for name, model in jobs if "annotate" in sections else ():
         for n in [int(n) for n in annotate_n_process.split(",")]:
             r = run_child("annotate", model=model, files=files, n_process=n, batch_size=batch_size)
+            del r["ticks"]
             results[f"annotate_{name}_n{n}"] = r
             rows.append((name, n, r["annotated"], r["failed"], f"{r['seconds']:.0f}",
                          f"{r['cables_per_s']:.2f}", f"{r['peak_rss_mib']:.0f}"))  # fmt: skip
     if rows:
         msg.table(rows, header=("3. annotate", "n_process", "cables", "failed", "seconds",
                                 "cables/s", "peak RSS MiB"))  # fmt: skip
+    rows = []
+    for job in scaling_jobs.split(",") if "scaling" in sections else ():
+        name, _, spec = job.rpartition("/")
+        engine, workers, *rest = spec.split(":")
+        model = {"": trf, "trf": trf, "cnn": cnn}[name]
+        if not model:
+            msg.fail(f"--scaling-jobs {job}: give the pipeline with --{name}", exits=1)
+        r = run_child("annotate", model=model, files=files, n_process=int(workers),
+                      batch_size=batch_size, engine=engine,
+                      quantize=rest[0] if rest else None)  # fmt: skip
+        r = results.setdefault("scaling", {})[job] = scaling_row(job, r, os.cpu_count() or 1)
+        rows.append((job, r["annotated"], r["failed"], f"{r['seconds']:.0f}",
+                     f"{r['startup_s']:.0f}", f"{r['cables_per_s']:.2f}",
+                     *(f"{r[k]:.2f}" if r[k] else "-" for k in ("steady_cables_per_s",
+                       "cables_per_s_per_core", "release_hours")),
+                     f"{r['peak_rss_mib']:.0f}"))  # fmt: skip
+    if rows:
+        msg.table(rows, header=("5. scaling", "cables", "failed", "seconds", "first file s",
+                                "cables/s", "steady", "per core", "release h",
+                                "peak RSS MiB"))  # fmt: skip
     if "quantize" in sections:
         q = results["quantize"] = quantize_section(
             trf, str(raw), limit, batch_size, rounds, gold and str(gold),
@@ -353,7 +434,7 @@ def main(
         rows = [(m, f"{q[m]['words_per_s']:.0f}", f"{q[m]['speedup']:.2f}x",
                  f"{q[m]['peak_rss_mib']:.0f}", f"{q[m]['entities_agree']:.1%}",
                  *(f"{100 * q[m][f'gold_{s}']['ents_f']:.1f}" if f"gold_{s}" in q[m] else "-"
-                   for s in splits)) for m in modes]  # fmt: skip
+                   for s in splits)) for m in (m.split("=", 1)[0] for m in modes)]  # fmt: skip
         msg.table(rows, header=("4. quantize", "words/s", "vs fp32", "peak RSS MiB",
                                 "entities as fp32", *(f"gold {s} F" for s in splits)))  # fmt: skip
     output.parent.mkdir(parents=True, exist_ok=True)

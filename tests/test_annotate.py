@@ -444,3 +444,27 @@ def test_annotate_cli_joins_an_existing_ray_cluster(model, inputs, local_ray, tm
     annotate(model, [inputs / "pages"], local)
     assert out.read_bytes() == local.read_bytes()
     assert len(_lines(out)) == 5
+
+
+def test_scaling_benchmark_rates_leave_out_startup_and_count_cores():
+    """benchmarks/benchmark_pipeline.py's scaling section: files come back in batches of 2, the
+    first after 10 s of startup; the steady rate counts what comes after the first, over the time
+    since. A Ray actor or local worker is a core; one local process runs torch on every CPU."""
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_pipeline",
+        Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark_pipeline.py",
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ticks = [10.0, 10.0, 11.0, 11.0, 12.0, 12.0, 13.0, 13.0]
+    row = bench.scaling_row("ray:2:int8", {"annotated": 8, "ticks": ticks}, cpus=4)
+    assert (row["engine"], row["workers"], row["cores"], row["quantize"]) == ("ray", 2, 2, "int8")
+    assert row["startup_s"] == 10.0 and "ticks" not in row
+    assert row["steady_cables_per_s"] == 2.0 and row["cables_per_s_per_core"] == 1.0
+    assert row["release_hours"] == pytest.approx(251_287 / 2 / 3600)
+    assert row["release_core_hours"] == pytest.approx(2 * row["release_hours"])
+    local = bench.scaling_row("cnn/local:1", {"ticks": list(ticks)}, cpus=4)
+    assert (local["engine"], local["workers"], local["quantize"]) == ("local", 1, None)
+    assert local["cores"] == 4 and local["cables_per_s_per_core"] == 0.5
+    one_batch = bench.scaling_row("local:2", {"ticks": [5.0, 5.0]}, cpus=4)
+    assert one_batch["steady_cables_per_s"] is None and one_batch["release_hours"] is None

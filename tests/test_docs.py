@@ -279,8 +279,25 @@ def test_quantize_tables_agree_with_their_json():
                                100 * q["entities_agree"]])  # fmt: skip
         _shows(row[5], *(100 * v for v in (q["gold_test"]["ents_f"], *q["gold_test"]["ci"])))
         _shows(row[6], 100 * q["gold_dev"]["ents_f"])
+
+
+def test_fast_pipeline_tables_agree_with_their_json():
+    """benchmarks.md's faster pipelines and the README's table: the same run's words/s, speed
+    against fp32 and gold F (benchmark_fast.json)."""
+    data = _json("benchmark_fast.json")["quantize"]
+    names = [k for k in data if k != "rounds"]
+    (rows,) = _tables(_section(BENCHMARKS, "Faster pipelines side by side"))
+    assert len(rows) == len(names) == 5
+    for name in names:
+        q, row = data[name], _row(rows, name)
+        _shows_each(row[1:5], [q["words_per_s"], q["speedup"], q["peak_rss_mib"],
+                               100 * q["entities_agree"]])  # fmt: skip
+        _shows(row[5], *(100 * v for v in (q["gold_test"]["ents_f"], *q["gold_test"]["ci"])))
+        _shows(row[6], 100 * q["gold_dev"]["ents_f"])
     (readme,) = _tables(_section(README, "Faster options"))
+    assert len(readme) == 4
     for row in readme:
-        q = data["int8" if "int8" in row[0] else "fp32"]
+        q = data["int8" if "int8" in row[0] else row[0].split("`")[1].replace("trf_gold", "fp32")]
         _shows_each(row[1:3], [q["words_per_s"], q["speedup"]])
         _shows(row[3], 100 * q["gold_test"]["ents_f"])
+
