@@ -93,6 +93,17 @@ def test_annotate_records_the_option_in_the_same_schema(trf_model, sample, tmp_p
              for rows in (rows_a, rows_b)]  # fmt: skip
     assert sum(map(len, spans[0])) >= 9
     assert _agreement(*spans) >= 0.8
+    # two worker processes, each with its own quantized copy: the same records, and entities
+    # (int8 activations are scaled per batch, and the workers' batches are not the same)
+    c = annotate(trf_model, [sample / "raw"], tmp_path / "int8_n2.jsonl", quantize="int8",
+                 n_process=2)  # fmt: skip
+    assert (c["annotated"], c["failed"]) == (b["annotated"], 0)
+    rows_c = {r["reference_id"]: r for r in map(json.loads, (tmp_path / "int8_n2.jsonl").open())}
+    assert sorted(rows_c) == sorted(r["reference_id"] for r in rows_b)
+    assert {r["quantize"] for r in rows_c.values()} == {"int8"}
+    spans_c = [{(e["start"], e["end"], e["label"]) for e in rows_c[r["reference_id"]]["entities"]}
+               for r in rows_b]  # fmt: skip
+    assert _agreement(spans[1], spans_c) >= 0.9
 
 
 def test_pipelines_without_a_transformer_and_unknown_modes_are_refused(tmp_path):
