@@ -272,14 +272,16 @@ RELEASE_CABLES = 251_287  # the full release (../shared/data/README.md)
 def scaling_row(job: str, r: dict, cpus: int) -> dict:
     """One job's rates: whole job, steady and per core, and the release's projected hours at the
     steady rate. Steady: the files done after the first were, over the time since (Ray returns
-    a task's files at once, and in order). Cores: one per worker or actor; `local:1` runs torch
-    on all `cpus`."""
+    a task's files at once, and in order); none where the returns after the first come at
+    fewer than 3 moments or within 5 s. Cores: one per worker or actor; `local:1` runs torch on
+    all `cpus`."""
     engine, workers, *rest = job.split("/")[-1].split(":")
     ticks, cores = r.pop("ticks"), int(workers)
     cores = cpus if (engine, cores) == ("local", 1) else cores
     t0 = ticks[0] if ticks else 0.0
-    after = sum(1 for t in ticks if t > t0)
-    steady = after / (ticks[-1] - t0) if after else None
+    after = [t for t in ticks if t > t0]
+    # too few returns after the first (a few large Ray tasks) to tell a rate: none
+    steady = len(after) / (ticks[-1] - t0) if len(set(after)) >= 3 and ticks[-1] - t0 >= 5 else None
     return {
         **r, "job": job, "engine": engine, "workers": int(workers), "cores": cores,
         "quantize": rest[0] if rest else None, "startup_s": t0, "steady_cables_per_s": steady,

@@ -456,15 +456,18 @@ def test_scaling_benchmark_rates_leave_out_startup_and_count_cores():
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    ticks = [10.0, 10.0, 11.0, 11.0, 12.0, 12.0, 13.0, 13.0]
+    ticks = [10.0, 10.0, 12.0, 12.0, 14.0, 14.0, 16.0, 16.0]
     row = bench.scaling_row("ray:2:int8", {"annotated": 8, "ticks": ticks}, cpus=4)
     assert (row["engine"], row["workers"], row["cores"], row["quantize"]) == ("ray", 2, 2, "int8")
     assert row["startup_s"] == 10.0 and "ticks" not in row
-    assert row["steady_cables_per_s"] == 2.0 and row["cables_per_s_per_core"] == 1.0
-    assert row["release_hours"] == pytest.approx(251_287 / 2 / 3600)
+    assert row["steady_cables_per_s"] == 1.0 and row["cables_per_s_per_core"] == 0.5
+    assert row["release_hours"] == pytest.approx(251_287 / 3600)
     assert row["release_core_hours"] == pytest.approx(2 * row["release_hours"])
     local = bench.scaling_row("cnn/local:1", {"ticks": list(ticks)}, cpus=4)
     assert (local["engine"], local["workers"], local["quantize"]) == ("local", 1, None)
-    assert local["cores"] == 4 and local["cables_per_s_per_core"] == 0.5
+    assert local["cores"] == 4 and local["cables_per_s_per_core"] == 0.25
+    # everything back in two lumps (a few large Ray tasks): no rate to tell
+    lumps = bench.scaling_row("ray:2", {"ticks": [20.0] * 16 + [21.0] * 84}, cpus=4)
+    assert lumps["steady_cables_per_s"] is None and lumps["release_hours"] is None
     one_batch = bench.scaling_row("local:2", {"ticks": [5.0, 5.0]}, cpus=4)
     assert one_batch["steady_cables_per_s"] is None and one_batch["release_hours"] is None
