@@ -1,6 +1,6 @@
 """Build two wheels into OUTPUT: our own package and the trained pipeline, which requires it.
 
-    python scripts/package.py training/trf/model-best packages --name cable_ner_trf --version 0.1.0
+    python scripts/package.py training/trf/model-best packages --name cable_ner --version 0.1.0
 
 1. `pip wheel --no-deps .` builds `cable_ner-<v>-py3-none-any.whl`: the reader, the `cable_metadata`
    factory and the `cable_ner.cable_reader.v1` tokenizer, registered by entry points.
@@ -53,7 +53,7 @@ def installed(distribution: str) -> str:
 def main(
     model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder"),
     output: Path = typer.Argument(..., help="Folder for both wheels and the package source"),
-    name: str = typer.Option("cable_ner_trf", help="Pipeline package name (without en_)"),
+    name: str = typer.Option("cable_ner", help="Pipeline package name (without en_)"),
     version: str = typer.Option("0.1.0", help="Pipeline package version"),
 ) -> None:
     """Build the cable-ner wheel and the pipeline wheel that depends on it."""

@@ -27,9 +27,13 @@ def main(
         ..., exists=True, dir_okay=False, help="metrics.json files, one per config"
     ),  # fmt: skip
     output: Path = typer.Option(Path("reports"), help="Folder for reference.json/.md"),
+    default: str = typer.Option(None, help="The project's default pipeline, one of the configs"),
 ) -> None:
     """Gather the configs' metrics into OUTPUT/reference.json and OUTPUT/reference.md."""
-    reference = build_reference(metrics)
+    try:
+        reference = build_reference(metrics, default)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--default") from None
     output.mkdir(parents=True, exist_ok=True)
     (output / "reference.json").write_text(json.dumps(reference, indent=2) + "\n", "utf-8")
     (output / "reference.md").write_text(reference_markdown(reference), "utf-8")

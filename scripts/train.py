@@ -85,8 +85,9 @@ def main(
 
 
 def training_provenance(config_path: Path, overrides: dict) -> dict:
-    """What a trained pipeline was made from: the git commit, a hash of the corpus shards and the
-    converter's filters (from the corpus report next to the training data)."""
+    """What a trained pipeline was made from: the git commit, a hash of the corpus shards, the
+    converter's filters (from the corpus report next to the training data) and, for a corpus
+    `relabel.py` wrote, the pipeline whose labels it holds."""
     from spacy.util import load_config
 
     config = load_config(config_path, overrides=overrides, interpolate=True)
@@ -101,6 +102,8 @@ def training_provenance(config_path: Path, overrides: dict) -> dict:
         corpus_files.append(str(path))
     report_path = Path(config["paths"]["train"]).parent / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    relabel_path = report_path.with_name("relabel.json")  # a student's labels: its teacher's
+    relabel = json.loads(relabel_path.read_text()) if relabel_path.exists() else {}
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
@@ -120,6 +123,7 @@ def training_provenance(config_path: Path, overrides: dict) -> dict:
         "filters": report.get("options", {}).get("filters"),
         "filtered": report.get("filtered"),
         "header_masked": report.get("header_masked"),
+        "relabelled_by": (relabel.get("train") or {}).get("model"),
     }
 
 

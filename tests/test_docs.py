@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import srsly
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -246,9 +247,14 @@ def test_memory_table_agrees_with_its_traces():
 
 
 def test_readme_quality_table_agrees_with_the_reference_report():
-    configs = _json("reference.json")["configs"]
+    reference = _json("reference.json")
+    configs = reference["configs"]
     (rows,) = _tables(_section(README, "Quality"))
     assert len(rows) == len(configs) + 1
+    # the row the README calls the default is the reference's default and the project's
+    (default,) = [re.match(r"`(\w+)`", r[0]).group(1) for r in rows if "(the default)" in r[0]]
+    project = srsly.read_yaml(ROOT / "project.yml")
+    assert default == reference["default"] == project["vars"]["pipeline"]
     for row in rows:
         name = re.match(r"`(\w+)`", row[0])
         if name:
@@ -294,10 +300,26 @@ def test_fast_pipeline_tables_agree_with_their_json():
                                100 * q["entities_agree"]])  # fmt: skip
         _shows(row[5], *(100 * v for v in (q["gold_test"]["ents_f"], *q["gold_test"]["ci"])))
         _shows(row[6], 100 * q["gold_dev"]["ents_f"])
-    (readme,) = _tables(_section(README, "Faster options"))
+    (readme,) = _tables(_section(README, "Speed"))
     assert len(readme) == 4
     for row in readme:
         q = data["int8" if "int8" in row[0] else row[0].split("`")[1].replace("trf_gold", "fp32")]
         _shows_each(row[1:3], [q["words_per_s"], q["speedup"]])
         _shows(row[3], 100 * q["gold_test"]["ents_f"])
 
+
+
+def test_scaling_table_agrees_with_its_json():
+    data = _json("benchmark_scaling.json")["scaling"]
+    (rows,) = _tables(_section(BENCHMARKS, "Throughput on more cores"))
+    assert len(rows) == len(data) == 7
+    keys = ("annotated", "startup_s", "cables_per_s", "steady_cables_per_s", "cores",
+            "cables_per_s_per_core", "release_hours", "release_core_hours")  # fmt: skip
+    for job, r in data.items():
+        row = _row(rows, job)
+        assert len(row) == 1 + len(keys), row
+        for cell, key in zip(row[1:], keys, strict=True):
+            if r[key] is None:  # no steady rate to tell: a dash
+                assert cell.strip() == "–", f"{job} {key}: {cell!r}"
+            else:
+                _shows(cell, r[key])

@@ -190,8 +190,10 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
                         "train_seconds": 60.0, "train_words_per_second": 200.0,
                         "train_peak_rss_mb": 2_345}  # fmt: skip
     other.write_text(json.dumps(data))
-    reference = build_reference([run["out"] / "metrics.json", other])
-    assert set(reference["configs"]) == {"ruler", "cnn"}
+    reference = build_reference([run["out"] / "metrics.json", other], default="cnn")
+    assert set(reference["configs"]) == {"ruler", "cnn"} and reference["default"] == "cnn"
+    with pytest.raises(ValueError, match="'trf_gold' is none of the configs: ruler, cnn"):
+        build_reference([run["out"] / "metrics.json", other], default="trf_gold")
     entry = reference["configs"]["ruler"]
     assert entry["test"]["ents_f"] == run["metrics"]["splits"]["test"]["ents_f"]
     assert entry["dev"]["ents_per_type"] == run["metrics"]["splits"]["dev"]["ents_per_type"]
@@ -201,7 +203,8 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
     assert png.read_bytes()[:8] == PNG_MAGIC
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "reference_report.py"),
-         str(run["out"] / "metrics.json"), str(other), "--output", str(tmp_path / "reports")],
+         str(run["out"] / "metrics.json"), str(other), "--output", str(tmp_path / "reports"),
+         "--default", "cnn"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -209,6 +212,7 @@ def test_reference_and_configs_side_by_side(run, tmp_path):
     assert written == json.loads(json.dumps(reference))
     md = (tmp_path / "reports" / "reference.md").read_text()
     assert "| ruler |" in md
+    assert "(`spacy project run evaluate`, `package`, `annotate`): **cnn**." in md
     table = [line for line in md.splitlines() if line.startswith("| ")]
     table += [line for line in md.splitlines() if line.startswith("|---")]
     assert len({line.count("|") for line in table}) == 1, "ragged table"

@@ -166,6 +166,7 @@ def test_project_run_all_on_the_sample(tmp_path):
     for split in ("train", "dev", "test"):
         assert list((project / "corpus" / f"{split}.spacy").glob("*.spacy"))
     model = project / "training" / "trf" / "model-best"
+    assert spacy.load(model).meta["cable_ner"]["filtered"] == report["filtered"]
     log = [json.loads(line) for line in (project / "training" / "trf" / "log.jsonl").open()]
     assert [r["step"] for r in log] == [0, 1, 2]
     # the gold stage: the sample's gold cables converted to their splits, fine-tuned, scored
@@ -175,15 +176,29 @@ def test_project_run_all_on_the_sample(tmp_path):
         if rec["split"] == "train")
     for split in ("train", "dev", "test"):
         assert list((project / "corpus" / "gold" / f"{split}.spacy").glob("*.spacy"))
-    gold_log = project / "training" / "trf_gold" / "log.jsonl"
-    assert [json.loads(line)["step"] for line in gold_log.open()] == [0, 1, 2]
-    metrics = json.loads((project / "training" / "trf_gold" / "eval" / "metrics.json").read_text())
+    training = project / "training"
+    for name in ("trf_gold", "distill_cnn", "distill_cnn_gold"):
+        log = training / name / "log.jsonl"
+        assert [json.loads(line)["step"] for line in log.open()] == [0, 1, 2], name
+    # the student learns from the teacher's labels: every train and dev cable relabelled, the
+    # gold train cables kept as they are
+    relabelled = json.loads((project / "corpus" / "relabelled" / "relabel.json").read_text())
+    assert relabelled["train"]["model"] == "training/trf_gold/model-best"
+    assert relabelled["train"]["docs"] + relabelled["dev"]["docs"] == (
+        report["splits"]["train"]["docs_written"] + report["splits"]["dev"]["docs_written"])
+    assert relabelled["train"]["kept_gold"] == len(report["gold_labels"])
+    # the default pipeline is the distilled student's gold stage: scored, packaged
+    metrics = json.loads((training / "distill_cnn_gold" / "eval" / "metrics.json").read_text())
     assert (metrics["gold"]["split"], metrics["gold"]["n_cables"]) == ("test", 2)
-    nlp = spacy.load(model)
-    assert nlp.pipe_names == ["transformer", "senter", "ner", "cable_metadata"]
-    assert nlp.meta["cable_ner"]["filtered"] == report["filtered"]
+    student = json.loads((training / "distill_cnn" / "model-best" / "meta.json").read_text())
+    assert student["cable_ner"]["relabelled_by"] == "training/trf_gold/model-best"
     text = (project / "assets" / "sample" / "tagged" / "07MUSCAT412.txt").read_text()
-    doc = nlp(text)
-    assert doc._.cable.post == "MUSCAT" and doc._.cable.classification == "CONFIDENTIAL"
+    for path, pipes in ((model, ["transformer", "senter", "ner", "cable_metadata"]),
+                        (training / "distill_cnn_gold" / "model-best",
+                         ["tok2vec", "ner", "senter", "cable_metadata"])):  # fmt: skip
+        nlp = spacy.load(path)
+        assert nlp.pipe_names == pipes
+        doc = nlp(text)
+        assert doc._.cable.post == "MUSCAT" and doc._.cable.classification == "CONFIDENTIAL"
     wheels = sorted(p.name for p in (project / "packages").glob("*.whl"))
-    assert wheels == ["cable_ner-0.1.0-py3-none-any.whl", "en_cable_ner_trf-0.1.0-py3-none-any.whl"]
+    assert wheels == ["cable_ner-0.1.0-py3-none-any.whl", "en_cable_ner-0.1.0-py3-none-any.whl"]

@@ -92,11 +92,12 @@ def _gold_entry(gold: dict) -> dict:
     return entry
 
 
-def build_reference(metrics_files: Iterable[str | Path]) -> dict:
+def build_reference(metrics_files: Iterable[str | Path], default: str | None = None) -> dict:
     """`reports/reference.json`: per config, what its metrics.json says (never typed by hand):
     dev and test ents_p/ents_r/ents_f and ents_per_type with their intervals, words/s and wall
-    time of the evaluation, the gold-layer scores when they were computed, and the command."""
-    out: dict[str, Any] = {"configs": {}}
+    time of the evaluation, the gold-layer scores when they were computed, and the command.
+    `default` names the project's default pipeline, one of the configs."""
+    out: dict[str, Any] = {"default": default, "configs": {}}
     for file in metrics_files:
         m = json.loads(Path(file).read_text(encoding="utf-8"))
         entry: dict[str, Any] = {"metrics": str(file), "model": m.get("model")}
@@ -115,6 +116,9 @@ def build_reference(metrics_files: Iterable[str | Path]) -> dict:
         if name in out["configs"]:  # two runs of one config: keep both, named by their file
             name = f"{name} ({file})"
         out["configs"][name] = entry
+    if default is not None and default not in out["configs"]:
+        raise ValueError(f"default pipeline {default!r} is none of the configs: "
+                         f"{', '.join(out['configs'])}")  # fmt: skip
     return out
 
 
@@ -139,6 +143,9 @@ def reference_markdown(reference: dict) -> str:
                   f"{g.get('n_entities'):,} entities, 95% bootstrap intervals over cables "
                   "(`gold/README.md`). Silver: the tagger's labels on the silver test split, a "
                   "diagnostic.", ""]  # fmt: skip
+    if reference.get("default"):
+        lines += [f"The default pipeline (`spacy project run evaluate`, `package`, `annotate`): "
+                  f"**{reference['default']}**.", ""]  # fmt: skip
     lines += compare_md(compare_rows(by_name))
     lines.append("")
     for name, e in reference["configs"].items():
