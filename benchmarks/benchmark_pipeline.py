@@ -269,22 +269,30 @@ def child_annotate(model: str, files: list[str], n_process: int, batch_size: int
 RELEASE_CABLES = 251_287  # the full release (../shared/data/README.md)
 
 
+def parse_job(job: str) -> tuple[str, str, int, str | None]:
+    """A `--scaling-jobs` entry, `[cnn/|trf/]ENGINE:N[:int8]`: (pipeline, engine, workers,
+    quantize); the pipeline is "" for the default (`--trf`)."""
+    pipeline, _, spec = job.rpartition("/")
+    engine, workers, *rest = spec.split(":")
+    return pipeline, engine, int(workers), rest[0] if rest else None
+
+
 def scaling_row(job: str, r: dict, cpus: int) -> dict:
     """One job's rates: whole job, steady and per core, and the release's projected hours at the
     steady rate. Steady: the files done after the first were, over the time since (Ray returns
     a task's files at once, and in order); none where the returns after the first come at
     fewer than 3 moments or within 5 s. Cores: one per worker or actor; `local:1` runs torch on
     all `cpus`."""
-    engine, workers, *rest = job.split("/")[-1].split(":")
-    ticks, cores = r.pop("ticks"), int(workers)
-    cores = cpus if (engine, cores) == ("local", 1) else cores
+    _, engine, workers, quantize = parse_job(job)
+    ticks = r.pop("ticks")
+    cores = cpus if (engine, workers) == ("local", 1) else workers
     t0 = ticks[0] if ticks else 0.0
     after = [t for t in ticks if t > t0]
     # too few returns after the first (a few large Ray tasks) to tell a rate: none
     steady = len(after) / (ticks[-1] - t0) if len(set(after)) >= 3 and ticks[-1] - t0 >= 5 else None
     return {
-        **r, "job": job, "engine": engine, "workers": int(workers), "cores": cores,
-        "quantize": rest[0] if rest else None, "startup_s": t0, "steady_cables_per_s": steady,
+        **r, "job": job, "engine": engine, "workers": workers, "cores": cores,
+        "quantize": quantize, "startup_s": t0, "steady_cables_per_s": steady,
         "cables_per_s_per_core": steady and steady / cores,
         "release_hours": steady and RELEASE_CABLES / steady / 3600,
         "release_core_hours": steady and cores * RELEASE_CABLES / steady / 3600,
@@ -410,14 +418,12 @@ def main(
                                 "cables/s", "peak RSS MiB"))  # fmt: skip
     rows = []
     for job in scaling_jobs.split(",") if "scaling" in sections else ():
-        name, _, spec = job.rpartition("/")
-        engine, workers, *rest = spec.split(":")
+        name, engine, workers, quantize = parse_job(job)
         model = {"": trf, "trf": trf, "cnn": cnn}[name]
         if not model:
             msg.fail(f"--scaling-jobs {job}: give the pipeline with --{name}", exits=1)
-        r = run_child("annotate", model=model, files=files, n_process=int(workers),
-                      batch_size=batch_size, engine=engine,
-                      quantize=rest[0] if rest else None)  # fmt: skip
+        r = run_child("annotate", model=model, files=files, n_process=workers,
+                      batch_size=batch_size, engine=engine, quantize=quantize)  # fmt: skip
         r = results.setdefault("scaling", {})[job] = scaling_row(job, r, os.cpu_count() or 1)
         rows.append((job, r["annotated"], r["failed"], f"{r['seconds']:.0f}",
                      f"{r['startup_s']:.0f}", f"{r['cables_per_s']:.2f}",

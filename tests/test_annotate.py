@@ -456,6 +456,8 @@ def test_scaling_benchmark_rates_leave_out_startup_and_count_cores():
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    assert bench.parse_job("cnn/ray:4:int8") == ("cnn", "ray", 4, "int8")
+    assert bench.parse_job("local:2") == ("", "local", 2, None)
     ticks = [10.0, 10.0, 12.0, 12.0, 14.0, 14.0, 16.0, 16.0]
     row = bench.scaling_row("ray:2:int8", {"annotated": 8, "ticks": ticks}, cpus=4)
     assert (row["engine"], row["workers"], row["cores"], row["quantize"]) == ("ray", 2, 2, "int8")

@@ -274,17 +274,23 @@ def test_readme_quality_table_agrees_with_the_reference_report():
             _shows(row[8], 100 * silver)
 
 
+def _check_quantize_rows(rows: list[list[str]], data: dict, names: list[str]) -> None:
+    """A quantize-section table (benchmark_pipeline.py): per pipeline, words/s, speed against
+    fp32, peak RSS, entities as fp32, gold test F with its interval and gold dev F."""
+    for name in names:
+        q, row = data[name], _row(rows, name)
+        _shows_each(row[1:5], [q["words_per_s"], q["speedup"], q["peak_rss_mib"],
+                               100 * q["entities_agree"]])  # fmt: skip
+        _shows(row[5], *(100 * v for v in (q["gold_test"]["ents_f"], *q["gold_test"]["ci"])))
+        _shows(row[6], 100 * q["gold_dev"]["ents_f"])
+
+
 def test_quantize_tables_agree_with_their_json():
     data = _json("benchmark_quantize.json")["quantize"]
     (rows,) = _tables(_section(BENCHMARKS, "Quantized inference"))
     modes = [m for m in ("fp32", "int8", "int8_tensor") if m in data]
     assert len(rows) == len(modes) == 3
-    for mode in modes:
-        q, row = data[mode], _row(rows, mode)
-        _shows_each(row[1:5], [q["words_per_s"], q["speedup"], q["peak_rss_mib"],
-                               100 * q["entities_agree"]])  # fmt: skip
-        _shows(row[5], *(100 * v for v in (q["gold_test"]["ents_f"], *q["gold_test"]["ci"])))
-        _shows(row[6], 100 * q["gold_dev"]["ents_f"])
+    _check_quantize_rows(rows, data, modes)
 
 
 def test_fast_pipeline_tables_agree_with_their_json():
@@ -294,19 +300,13 @@ def test_fast_pipeline_tables_agree_with_their_json():
     names = [k for k in data if k != "rounds"]
     (rows,) = _tables(_section(BENCHMARKS, "Faster pipelines side by side"))
     assert len(rows) == len(names) == 5
-    for name in names:
-        q, row = data[name], _row(rows, name)
-        _shows_each(row[1:5], [q["words_per_s"], q["speedup"], q["peak_rss_mib"],
-                               100 * q["entities_agree"]])  # fmt: skip
-        _shows(row[5], *(100 * v for v in (q["gold_test"]["ents_f"], *q["gold_test"]["ci"])))
-        _shows(row[6], 100 * q["gold_dev"]["ents_f"])
+    _check_quantize_rows(rows, data, names)
     (readme,) = _tables(_section(README, "Speed"))
     assert len(readme) == 4
     for row in readme:
         q = data["int8" if "int8" in row[0] else row[0].split("`")[1].replace("trf_gold", "fp32")]
         _shows_each(row[1:3], [q["words_per_s"], q["speedup"]])
         _shows(row[3], 100 * q["gold_test"]["ents_f"])
-
 
 
 def test_scaling_table_agrees_with_its_json():
