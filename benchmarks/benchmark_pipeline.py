@@ -9,7 +9,8 @@
 1. overhead: the transformer pipeline's words/s against the bare HF forward pass of the same model
    over the same text, with the same strided windows (the pipeline's span getter) and the same
    batches (nlp.batch_size docs, split by spacy-transformers' `batch_by_length` and
-   `max_batch_items`, at most `max_windows` windows per call as cable_ner.TransformerModel.v1),
+   `max_batch_items`, cut as cable_ner.TransformerModel.v1 cuts them: sorted by wordpiece length,
+   at most `max_windows` windows a call, each padded to its own longest window),
    wordpiece tokenization included. Overhead = 1 - pipeline/bare words/s. The two alternate
    (pipeline, bare, pipeline, ...; best of `repeats` each) so a change in machine load hits both;
    the time the pipeline spends inside the HF forward is also measured (the model's `forward`
@@ -22,7 +23,8 @@
    cables/s and peak RSS.
 4. quantize: the transformer pipeline in fp32 and with int8 linear layers (`cable_ner.quantize`;
    `--quantize-modes`, int8_tensor: one weight scale per tensor instead of per channel; NAME=PATH:
-   another pipeline, such as a CNN, beside them),
+   another pipeline, such as a CNN, beside them; `@blis` appended: thinc's matrix products through
+   blis instead of numpy's BLAS, `cable_ner.blas`),
    alternating (fp32, int8, fp32, ...; `--rounds` each, best kept) over the same `--limit` raw
    cables: words/s, peak RSS, the share of entities fp32 and the mode both find (of all either
    finds), and F on the `--gold-splits` (`cable_ner.gold_score.score_gold_layer`; needs
@@ -77,6 +79,7 @@ def child_overhead(model: str, raw: str, limit: int, repeats: int) -> dict:
     from spacy_transformers.util import batch_by_length
 
     from cable_ner.annotate import load_pipeline
+    from cable_ner.training.architectures import length_slices
 
     texts = [t for _, t in _texts(raw, limit)]
     nlp = load_pipeline(model)
@@ -98,9 +101,11 @@ def child_overhead(model: str, raw: str, limit: int, repeats: int) -> dict:
                     enc = huggingface_tokenize(hf.tokenizer, [s.text for s in spans])
                     ids = torch.from_numpy(enc["input_ids"])
                     mask = torch.from_numpy(enc["attention_mask"])
-                    for i in range(0, len(ids), max_windows):  # as cable_ner.TransformerModel
-                        hf.transformer(input_ids=ids[i : i + max_windows],
-                                       attention_mask=mask[i : i + max_windows])  # fmt: skip
+                    lengths = mask.sum(dim=1).tolist()
+                    for rows in length_slices(lengths, max_windows):  # as TransformerModel.v1
+                        width = lengths[rows[-1]]
+                        hf.transformer(input_ids=ids[rows, :width],
+                                       attention_mask=mask[rows, :width])  # fmt: skip
         return time.perf_counter() - t0
 
     def floor() -> float:
@@ -173,14 +178,16 @@ def child_model(model: str, raw: str, limit: int, n_process: int, batch_size: in
 
 def _load_quantized(model: str, mode: str):
     """fp32, int8 (the option: one weight scale per channel), int8_tensor (one per tensor) or
-    NAME=PATH (the pipeline at PATH, as it is)."""
+    NAME=PATH (the pipeline at PATH, as it is); `@blis` at the end: thinc's matrix products
+    through blis, its default, instead of numpy's BLAS (the annotate job's)."""
     from cable_ner.annotate import load_pipeline
+    from cable_ner.blas import use_numpy_blas
     from cable_ner.quantize import quantize_pipeline
 
-    if "=" in mode:
-        return load_pipeline(mode.split("=", 1)[1])
-    nlp = load_pipeline(model)
-    if mode == "fp32":
+    mode, blis, _ = mode.partition("@blis")
+    nlp = load_pipeline(mode.split("=", 1)[1] if "=" in mode else model)
+    use_numpy_blas(nlp, numpy_blas=not blis)
+    if "=" in mode or mode == "fp32":
         return nlp
     return quantize_pipeline(nlp, "int8", per_channel=mode != "int8_tensor")
 
@@ -235,9 +242,9 @@ def quantize_section(model: str, raw: str, limit: int, batch_size: int, rounds: 
         for split in splits:
             out[mode][f"gold_{split}"] = run_child("gold", model=model, mode=mode, gold=gold,
                                                    cables_dir=cables_dir, split=split)  # fmt: skip
-    for mode in [m for m in modes if "=" in m]:  # NAME=PATH: kept under NAME
+    for mode in [m for m in modes if "=" in m]:  # NAME=PATH[@blis]: kept under NAME
         name, path = mode.split("=", 1)
-        out[name] = {**out.pop(mode), "pipeline": path}
+        out[name] = {**out.pop(mode), "pipeline": path.removesuffix("@blis")}
     return out
 
 
@@ -350,7 +357,8 @@ def main(
     rounds: int = typer.Option(2, help="Alternating rounds of the modes (section 4; best kept)"),
     quantize_modes: str = typer.Option(
         "fp32,int8",
-        help="Section 4's modes: fp32 first, int8, int8_tensor (one scale per tensor), NAME=PATH",
+        help="Section 4's modes: fp32 first, int8, int8_tensor (one scale per tensor), NAME=PATH; "
+        "@blis appended: blis for thinc's matrix products",
     ),
     gold_splits: str = typer.Option("test", help="Gold splits section 4 scores (test, dev)"),
     gold: Path = typer.Option(None, help="Gold layer (default: gold/gold.jsonl) for section 4"),

@@ -71,8 +71,9 @@ def test_int8_keeps_the_transformer_output_and_the_entities(trf_model, sample):
     assert sum(map(len, _ents(a))) >= 9
     assert _agreement(_ents(a), _ents(b)) >= 0.8
     for x, y in zip(a, b, strict=True):  # per wordpiece, the last hidden layer barely moves
-        hx = x._.trf_data.model_output.last_hidden_state.reshape(-1, 384)
-        hy = y._.trf_data.model_output.last_hidden_state.reshape(-1, 384)
+        real = x._.trf_data.wordpieces.attention_mask.reshape(-1).astype(bool)  # not padding
+        hx = x._.trf_data.model_output.last_hidden_state.reshape(-1, 384)[real]
+        hy = y._.trf_data.model_output.last_hidden_state.reshape(-1, 384)[real]
         cos = (hx * hy).sum(-1) / (numpy.linalg.norm(hx, axis=-1) * numpy.linalg.norm(hy, axis=-1))
         assert cos.mean() >= 0.97, cos.mean()
     assert int8(texts[0])._.cable.quantize == "int8" and a[0]._.cable.quantize is None

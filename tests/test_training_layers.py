@@ -2,7 +2,6 @@
 transformer (src/cable_ner/training/)."""
 
 import json
-import math
 
 import numpy
 import pytest
@@ -54,39 +53,67 @@ def test_sentence_chunk_corpus_reads_every_token(tmp_path):
     assert all(eg.predicted.text == eg.reference.text for eg in examples)
 
 
+def test_length_slices_sort_windows_and_bound_padding():
+    from cable_ner.training.architectures import length_slices
+
+    lengths = [200, 150, 160, 250, 151, 230, 152, 199]
+    slices = length_slices(lengths, max_windows=3)
+    assert [[lengths[i] for i in rows] for rows in slices] == [
+        [150, 151, 152], [160], [199, 200, 230], [250]
+    ]  # fmt: skip
+    assert sorted(i for rows in slices for i in rows) == list(range(len(lengths)))
+    # 160 > 1.2 * 150 starts a slice; 230 <= 1.2 * 199 does not; 250 would be the fourth of 3
+    assert [list(rows) for rows in length_slices([7, 7, 7], max_windows=2)] == [[0, 1], [2]]
+    assert length_slices([], max_windows=2) == []
+
+
 @pytest.mark.slow
 def test_transformer_model_slices_windows_at_inference(transformer_dir):
-    """Same vectors as one Hugging Face call, in calls of at most max_windows windows."""
+    """The vectors of stock spacy-transformers (one call for every window, padded to the longest),
+    from calls of at most max_windows windows of similar wordpiece length, each cut to its own
+    longest window; the batch's order and padded width are kept."""
+    from spacy_transformers.layers import TransformerModel
+
     get_spans = spacy.registry.get("span_getters", "spacy-transformers.strided_spans.v1")(
         window=8, stride=6
     )
     make = spacy.registry.get("architectures", "cable_ner.TransformerModel.v1")
     model = make(str(transformer_dir), get_spans, {"use_fast": True}, {}, max_windows=3)
     model.initialize()
+    stock = TransformerModel(str(transformer_dir), get_spans, {"use_fast": True}, {})
+    stock.initialize()
     nlp = spacy.blank("en")
-    doc = nlp("The ambassador met the foreign minister in Muscat on Tuesday . " * 8)
+    # short words (one wordpiece each) and long ones (several): windows of different lengths
+    short = "The ambassador met the minister in Muscat on Tuesday . "
+    long = "Counterproliferation internationalization disestablishmentarianism talks . "
+    doc = nlp((short + long) * 4)
     n_windows = len(get_spans([doc])[0])
-    assert n_windows > 3
 
     hf = model.layers[0].shims[0]._model
-    batch_rows = []
+    calls = []
     hook = hf.register_forward_pre_hook(
-        lambda _module, _args, kwargs: batch_rows.append(kwargs["input_ids"].shape[0]),
+        lambda _module, _args, kwargs: calls.append(kwargs["attention_mask"].numpy()),
         with_kwargs=True,
     )
     try:
-        sliced = model.predict([doc]).model_output.last_hidden_state.detach().numpy()
-        assert batch_rows == [3] * (n_windows // 3) + ([n_windows % 3] if n_windows % 3 else [])
-        assert len(batch_rows) == math.ceil(n_windows / 3)
-
-        model.layers[0].attrs["max_windows"] = 10_000
-        batch_rows.clear()
-        whole = model.predict([doc]).model_output.last_hidden_state.detach().numpy()
-        assert batch_rows == [n_windows]
+        sliced = model.predict([doc])
     finally:
         hook.remove()
-    assert sliced.shape == whole.shape
-    numpy.testing.assert_allclose(sliced, whole, atol=1e-4)
+    assert sum(len(mask) for mask in calls) == n_windows and len(calls) > n_windows // 3
+    for mask in calls:
+        real = mask.sum(axis=1)
+        assert len(mask) <= 3 and mask.shape[1] == real.max() <= 1.2 * real.min()
+    whole = stock.predict([doc])
+    mask = whole.wordpieces.attention_mask.astype(bool)
+    ours = sliced.model_output.last_hidden_state.numpy()
+    theirs = whole.model_output.last_hidden_state.numpy()
+    assert ours.shape == theirs.shape and len(set(mask.sum(axis=1))) > 1
+    numpy.testing.assert_allclose(ours[mask], theirs[mask], atol=1e-4)
+    numpy.testing.assert_allclose(
+        sliced.model_output.pooler_output.numpy(),
+        whole.model_output.pooler_output.numpy(), atol=1e-4,
+    )  # fmt: skip
+    assert [a.data.tolist() for a in sliced.align] == [a.data.tolist() for a in whole.align]
 
     with pytest.raises(ValueError, match="max_windows must be >= 1"):
         make(str(transformer_dir), get_spans, max_windows=0)

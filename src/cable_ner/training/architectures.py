@@ -5,10 +5,16 @@ through the Hugging Face model in slices of at most `max_windows` rows. Stock sp
 runs every window of a doc in one call, so its transient activations grow with the text; sliced,
 they are bounded by `max_windows` and what still grows is the doc and its `trf_data` (91k tokens:
 1,080 MB above the loaded pipeline against 3,115 MB stock, same entities;
-`benchmarks/benchmark_long_text.py`). Training passes are untouched (they need the joint backward
-pass), and the weights and serialisation are spacy-transformers' own. `frozen_layers` N > 0 trains
-only the layers above the N lowest (and never the embeddings): PyTorch then builds no backward
-graph below layer N, so a training step costs less (reports/benchmarks.md "Training steps", from
+`benchmarks/benchmark_long_text.py`). The slices are cut from the windows sorted by wordpiece
+length, each padded only to its own longest window (`length_slices`): a window of 128 spaCy
+tokens is 150-250 wordpieces, and a call padded to its longest window computed 39% padding rows
+on shared raw cables. The vectors come back in the batch's order and padded width (zeros past a
+slice's own), so the alignment and the listeners see what they saw unsorted.
+
+Training passes are untouched (they need the joint backward pass), and the weights and
+serialisation are spacy-transformers' own. `frozen_layers` N > 0 trains only the layers above the
+N lowest (and never the embeddings): PyTorch then builds no backward graph below layer N, so a
+training step costs less (reports/benchmarks.md "Training steps", from
 `benchmarks/benchmark_train_step.py`), and a run of fixed wall time sees more text. N equal to the
 number of layers trains none: a training pass is then the (sliced) inference pass, and only the
 heads and the layers beside the listener learn.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+import numpy
 from spacy.util import registry
 
 
@@ -73,17 +80,17 @@ def _window_sliced(forward):
                 # Nothing trains: a training pass is an inference pass (no torch graph), and the
                 # gradient from the listeners stops here, like the input converter's (dX: []).
                 return sliced_forward(model, wordpieces, False)[0], lambda _: []
-        if is_train or len(wordpieces) <= max_windows:
+        if is_train or not len(wordpieces):
             return forward(model, wordpieces, is_train)
-        outputs = [
-            forward(model, wordpieces[i : i + max_windows], False)[0]
-            for i in range(0, len(wordpieces), max_windows)
-        ]
+        lengths = [int(n) for n in wordpieces.attention_mask.sum(axis=1).tolist()]
+        slices = length_slices(lengths, max_windows)
+        outputs = [forward(model, _rows(wordpieces, rows, lengths[rows[-1]]), False)[0]
+                   for rows in slices]  # fmt: skip
 
         def backprop(_):
             raise ValueError("cable_ner.TransformerModel.v1: no backprop through an inference pass")
 
-        return _concatenate_outputs(outputs), backprop
+        return _scatter_outputs(outputs, slices, wordpieces.input_ids.shape), backprop
 
     return sliced_forward
 
@@ -110,21 +117,65 @@ def freeze_lower_layers(hf_model, n_layers: int) -> bool:
     return n_layers == len(indices)
 
 
-def _concatenate_outputs(outputs):
-    """One Hugging Face ModelOutput from several along the batch axis."""
+# A slice's longest window is at most this many times its shortest: at most 20% of its rows are
+# padding. Slices of 16 sorted windows ran as fast as this bound; 4 ran 16% slower (smaller
+# matrix products) and unsorted 64s 45% slower (reports/experiments.md).
+MAX_PADDING = 1.2
+
+
+def length_slices(lengths: list[int], max_windows: int) -> list:
+    """The inference slices of a batch of windows with these wordpiece lengths: index arrays
+    into the batch, in order of length, each of at most `max_windows` windows whose longest is at
+    most MAX_PADDING times the shortest."""
+    order = numpy.argsort(numpy.asarray(lengths), kind="stable")
+    slices, start = [], 0
+    for i in range(1, len(order) + 1):
+        if (i == len(order) or i - start == max_windows
+                or lengths[order[i]] > MAX_PADDING * lengths[order[start]]):  # fmt: skip
+            slices.append(order[start:i])
+            start = i
+    return slices
+
+
+def _rows(wordpieces, rows, width: int):
+    """These rows of a WordpieceBatch, cut to `width` columns (padding is on the right)."""
+    from spacy_transformers.data_classes import WordpieceBatch
+
+    types = wordpieces.token_type_ids
+    return WordpieceBatch(
+        strings=[wordpieces.strings[i] for i in rows],
+        input_ids=wordpieces.input_ids[rows, :width],
+        attention_mask=wordpieces.attention_mask[rows, :width],
+        lengths=[wordpieces.lengths[i] for i in rows],
+        token_type_ids=None if types is None else types[rows, :width],
+    )
+
+
+def _scatter_outputs(outputs, slices, shape):
+    """One Hugging Face ModelOutput for the whole batch (`shape`: its rows and padded width) from
+    the slices' outputs: each row back in its place, zeros where a slice was narrower. Tensors of
+    (rows, sequence, hidden), the hidden states, are padded on the sequence; pooled ones of (rows,
+    hidden) are per row."""
     import torch
 
-    def cat(values):
-        first = values[0]
-        if first is None:
-            return None
-        if isinstance(first, tuple):
-            return tuple(cat([v[i] for v in values]) for i in range(len(first)))
-        if isinstance(first, torch.Tensor):
-            return torch.cat(values, dim=0)
-        from thinc.api import get_array_module
-
-        return get_array_module(first).concatenate(values, axis=0)
-
+    n_rows, width = shape
     first = outputs[0]
-    return type(first)(**{key: cat([out[key] for out in outputs]) for key in first.keys()})
+    rows = torch.from_numpy(numpy.concatenate(slices)).to(first.last_hidden_state.device)
+
+    def gather(values):
+        if values[0] is None:
+            return None
+        if isinstance(values[0], tuple):
+            return tuple(gather([v[i] for v in values]) for i in range(len(values[0])))
+        if values[0].dim() > 3:
+            raise ValueError(
+                "cable_ner.TransformerModel.v1: cannot reassemble outputs of "
+                f"{values[0].dim()} axes (attentions): leave output_attentions off"
+            )
+        if values[0].dim() == 3:
+            values = [torch.nn.functional.pad(v, (0, 0, 0, width - v.shape[1])) for v in values]
+        out = values[0].new_empty((n_rows, *values[0].shape[1:]))
+        out[rows] = torch.cat(values, dim=0)
+        return out
+
+    return type(first)(**{key: gather([out[key] for out in outputs]) for key in first.keys()})
