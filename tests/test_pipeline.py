@@ -410,8 +410,10 @@ for path in sys.argv[2:]:
     out.append({"cable": doc._.cable.to_dict(), "ents": [
         (e.start_char, e.end_char, e.label_, e._.paragraph, e._.portion, list(e._.source_span))
         for e in doc.ents]})
+blis = sorted({node.ops.use_blis for _, pipe in nlp.components if hasattr(pipe, "model")
+               for node in pipe.model.walk()})
 print(json.dumps({"tokenizer": type(nlp.tokenizer).__name__, "docs": out,
-                  "cable_ner": sys.modules["cable_ner"].__file__}))
+                  "cable_ner": sys.modules["cable_ner"].__file__, "blis": blis}))
 """
 
 
@@ -438,7 +440,7 @@ def test_saved_pipeline_loads_in_a_fresh_process_by_entry_points(muscat_nlp, tmp
     muscat_nlp.to_disk(tmp_path / "model")
     files = [SAMPLE / "raw" / f"{REF}.txt", SAMPLE / "pages" / f"{REF}.html"]
     got = load_in_fresh_process(sys.executable, str(tmp_path / "model"), files, tmp_path)
-    assert got["tokenizer"] == "CableReader"
+    assert got["tokenizer"] == "CableReader" and got["blis"] == [True]  # thinc's default
     assert got["docs"] == expected_output(muscat_nlp, files)
     assert got["docs"][1]["cable"]["reference_id"] == REF
 
@@ -515,6 +517,7 @@ def test_package_builds_wheels_that_install_and_load(tmp_path):
     assert "cable-ner" in requires
     got = load_in_fresh_process(python, "en_cable_ner_test", files, tmp_path)
     assert got["cable_ner"].startswith(site), got["cable_ner"]
+    assert got["blis"] == [False]  # the packaged config names cable_ner.numpy_blas.v1
     assert got["docs"] == expected
     assert got["docs"][2]["cable"]["reference_id"] == "09DAKAR880"
 
