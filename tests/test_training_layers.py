@@ -53,24 +53,26 @@ def test_sentence_chunk_corpus_reads_every_token(tmp_path):
     assert all(eg.predicted.text == eg.reference.text for eg in examples)
 
 
-def test_length_slices_sort_windows_and_bound_padding():
-    from cable_ner.training.architectures import length_slices
+def test_length_slices_sort_windows_by_length():
+    from cable_ner.training import architectures
 
     lengths = [200, 150, 160, 250, 151, 230, 152, 199]
-    slices = length_slices(lengths, max_windows=3)
+    slices = architectures.length_slices(lengths, max_windows=3)
     assert [[lengths[i] for i in rows] for rows in slices] == [
-        [150, 151, 152], [160], [199, 200, 230], [250]
+        [150, 151, 152], [160, 199, 200], [230, 250]
     ]  # fmt: skip
     assert sorted(i for rows in slices for i in rows) == list(range(len(lengths)))
-    # 160 > 1.2 * 150 starts a slice; 230 <= 1.2 * 199 does not; 250 would be the fourth of 3
-    assert [list(rows) for rows in length_slices([7, 7, 7], max_windows=2)] == [[0, 1], [2]]
-    assert length_slices([], max_windows=2) == []
+    assert architectures.SLICE_WINDOWS == 16  # the size when max_windows allows it
+    assert [len(rows) for rows in architectures.length_slices([7] * 40, max_windows=64)] == [
+        16, 16, 8
+    ]  # fmt: skip
+    assert architectures.length_slices([], max_windows=2) == []
 
 
 @pytest.mark.slow
 def test_transformer_model_slices_windows_at_inference(transformer_dir):
     """The vectors of stock spacy-transformers (one call for every window, padded to the longest),
-    from calls of at most max_windows windows of similar wordpiece length, each cut to its own
+    from calls of at most max_windows windows sorted by wordpiece length, each cut to its own
     longest window; the batch's order and padded width are kept."""
     from spacy_transformers.layers import TransformerModel
 
@@ -102,7 +104,9 @@ def test_transformer_model_slices_windows_at_inference(transformer_dir):
     assert sum(len(mask) for mask in calls) == n_windows and len(calls) > n_windows // 3
     for mask in calls:
         real = mask.sum(axis=1)
-        assert len(mask) <= 3 and mask.shape[1] == real.max() <= 1.2 * real.min()
+        assert len(mask) <= 3 and mask.shape[1] == real.max()
+    lengths = [mask.sum(axis=1) for mask in calls]  # in order of length, call after call
+    assert all(a.max() <= b.min() for a, b in zip(lengths, lengths[1:], strict=False))
     whole = stock.predict([doc])
     mask = whole.wordpieces.attention_mask.astype(bool)
     ours = sliced.model_output.last_hidden_state.numpy()

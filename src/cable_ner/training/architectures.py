@@ -117,24 +117,19 @@ def freeze_lower_layers(hf_model, n_layers: int) -> bool:
     return n_layers == len(indices)
 
 
-# A slice's longest window is at most this many times its shortest: at most 20% of its rows are
-# padding. Slices of 16 sorted windows ran as fast as this bound; 4 ran 16% slower (smaller
-# matrix products) and unsorted 64s 45% slower (reports/experiments.md).
-MAX_PADDING = 1.2
+# Windows per slice at inference (at most `max_windows`), sorted by wordpiece length first. On 30
+# raw cables, slices of 16 ran 1.19x the unsorted calls beside two training runs, where slices of
+# 8 or 4 (less padding, smaller matrix products) ran 1.05x and 0.87x; quiet, 16 and 8 ran alike
+# (reports/benchmark_slicing.json, reports/experiments.md).
+SLICE_WINDOWS = 16
 
 
 def length_slices(lengths: list[int], max_windows: int) -> list:
-    """The inference slices of a batch of windows with these wordpiece lengths: index arrays
-    into the batch, in order of length, each of at most `max_windows` windows whose longest is at
-    most MAX_PADDING times the shortest."""
-    order = numpy.argsort(numpy.asarray(lengths), kind="stable")
-    slices, start = [], 0
-    for i in range(1, len(order) + 1):
-        if (i == len(order) or i - start == max_windows
-                or lengths[order[i]] > MAX_PADDING * lengths[order[start]]):  # fmt: skip
-            slices.append(order[start:i])
-            start = i
-    return slices
+    """The inference slices of a batch of windows with these wordpiece lengths: index arrays into
+    the batch, the windows in order of length, SLICE_WINDOWS (at most `max_windows`) a slice."""
+    order = numpy.argsort(numpy.asarray(lengths, dtype=int), kind="stable")
+    size = min(SLICE_WINDOWS, max_windows)
+    return [order[i : i + size] for i in range(0, len(order), size)]
 
 
 def _rows(wordpieces, rows, width: int):
