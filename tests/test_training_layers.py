@@ -62,9 +62,9 @@ def test_length_slices_sort_windows_by_length():
         [150, 151, 152], [160, 199, 200], [230, 250]
     ]  # fmt: skip
     assert sorted(i for rows in slices for i in rows) == list(range(len(lengths)))
-    assert architectures.SLICE_WINDOWS == 16  # the size when max_windows allows it
-    assert [len(rows) for rows in architectures.length_slices([7] * 40, max_windows=64)] == [
-        16, 16, 8
+    assert architectures.SLICE_WINDOWS == 8  # the size when max_windows allows it
+    assert [len(rows) for rows in architectures.length_slices([7] * 20, max_windows=64)] == [
+        8, 8, 4
     ]  # fmt: skip
     assert architectures.length_slices([], max_windows=2) == []
 

@@ -118,10 +118,10 @@ def freeze_lower_layers(hf_model, n_layers: int) -> bool:
 
 
 # Windows per slice at inference (at most `max_windows`), sorted by wordpiece length first. On 30
-# raw cables, slices of 16 ran 1.19x the unsorted calls beside two training runs, where slices of
-# 8 or 4 (less padding, smaller matrix products) ran 1.05x and 0.87x; quiet, 16 and 8 ran alike
-# (reports/benchmark_slicing.json, reports/experiments.md).
-SLICE_WINDOWS = 16
+# raw cables with one torch thread (as in each annotate worker), slices of 32, 16, 8 and 4 ran
+# 1.16x, 1.38x, 1.47x and 1.51x the unsorted calls: less padding pays until the matrix products
+# get small, sooner on two threads (reports/benchmark_slicing.json, reports/experiments.md).
+SLICE_WINDOWS = 8
 
 
 def length_slices(lengths: list[int], max_windows: int) -> list:
