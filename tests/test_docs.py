@@ -294,25 +294,17 @@ def test_quantize_tables_agree_with_their_json():
 
 
 def test_fast_pipeline_tables_agree_with_their_json():
-    """benchmarks.md's faster pipelines and the README's table: the same run's words/s, speed
-    against fp32 and gold F (benchmark_fast.json)."""
+    """benchmarks.md's faster pipelines: the same run's words/s, speed against fp32 and gold F
+    (benchmark_fast.json)."""
     data = _json("benchmark_fast.json")["quantize"]
     names = [k for k in data if k != "rounds"]
     (rows,) = _tables(_section(BENCHMARKS, "Faster pipelines side by side"))
     assert len(rows) == len(names) == 5
     _check_quantize_rows(rows, data, names)
-    (readme,) = _tables(_section(README, "Speed"))
-    assert len(readme) == 4
-    for row in readme:
-        q = data["int8" if "int8" in row[0] else row[0].split("`")[1].replace("trf_gold", "fp32")]
-        _shows_each(row[1:3], [q["words_per_s"], q["speedup"]])
-        _shows(row[3], 100 * q["gold_test"]["ents_f"])
 
 
-def test_scaling_table_agrees_with_its_json():
-    data = _json("benchmark_scaling.json")["scaling"]
-    (rows,) = _tables(_section(BENCHMARKS, "Throughput on more cores"))
-    assert len(rows) == len(data) == 7
+def _check_scaling_rows(rows: list[list[str]], data: dict) -> None:
+    """A scaling-section table (benchmark_pipeline.py): per job, its counts, rates and hours."""
     keys = ("annotated", "startup_s", "cables_per_s", "steady_cables_per_s", "cores",
             "cables_per_s_per_core", "release_hours", "release_core_hours")  # fmt: skip
     for job, r in data.items():
@@ -323,3 +315,32 @@ def test_scaling_table_agrees_with_its_json():
                 assert cell.strip() == "–", f"{job} {key}: {cell!r}"
             else:
                 _shows(cell, r[key])
+
+
+def test_scaling_table_agrees_with_its_json():
+    data = _json("benchmark_scaling.json")["scaling"]
+    (rows,) = _tables(_section(BENCHMARKS, "Throughput on more cores"))
+    assert len(rows) == len(data) == 7
+    _check_scaling_rows(rows, data)
+
+
+def test_speed_tables_agree_with_their_json():
+    """benchmarks.md's run after sorted windows and numpy's BLAS, and the README's speed table:
+    the floor, the pipelines side by side and the annotate job (benchmark_speed.json)."""
+    data = _json("benchmark_speed.json")
+    floor, pipelines, scaling = _tables(_section(BENCHMARKS, "Sorted windows and numpy's BLAS"))
+    o = data["overhead"]
+    _shows_each(floor[0], [o["words"], o["floor_words_per_s"], o["bare_words_per_s"],
+                           o["pipeline_words_per_s"], o["pipeline_vs_floor"]])  # fmt: skip
+    names = [k for k in data["quantize"] if k != "rounds"]
+    assert len(pipelines) == len(names) == 4
+    _check_quantize_rows(pipelines, data["quantize"], names)
+    assert len(scaling) == len(data["scaling"]) == 4
+    _check_scaling_rows(scaling, data["scaling"])
+    (readme,) = _tables(_section(README, "Speed"))
+    assert len(readme) == 3
+    for row in readme:
+        q = data["quantize"]["int8" if "int8" in row[0] else
+                             row[0].split("`")[1].replace("trf_gold", "fp32")]  # fmt: skip
+        _shows_each(row[1:3], [q["words_per_s"], q["speedup"]])
+        _shows(row[3], 100 * q["gold_test"]["ents_f"])

@@ -118,9 +118,9 @@ def freeze_lower_layers(hf_model, n_layers: int) -> bool:
 
 
 # Windows per slice at inference (at most `max_windows`), sorted by wordpiece length first. On 30
-# raw cables with one torch thread (as in each annotate worker), slices of 32, 16, 8 and 4 ran
-# 1.16x, 1.38x, 1.47x and 1.51x the unsorted calls: less padding pays until the matrix products
-# get small, sooner on two threads (reports/benchmark_slicing.json, reports/experiments.md).
+# raw cables, slices of 32, 16, 8 and 4 ran 1.16x, 1.38x, 1.47x and 1.51x the unsorted calls on
+# one torch thread (as in each annotate worker) and 1.15x, 1.42x, 1.61x and 1.66x on two: less
+# padding pays until the matrix products get small (reports/benchmark_slicing*.json).
 SLICE_WINDOWS = 8
 
 
