@@ -2,9 +2,9 @@
 
 Thinc's `NumpyOps` multiplies matrices with blis, on one thread; with `use_blis=False` it calls
 numpy, whose OpenBLAS runs faster on one thread and uses every core the process may use. On 100
-shared raw cables on 2 cores, a CNN pipeline ran 20,444 words/s against 10,251 with blis
-(reports/benchmarks.md "Faster pipelines side by side"); a transformer pipeline's heads take the
-same path. The vectors differ from blis's by rounding only.
+shared raw cables on 2 cores, `cnn_gold` ran 21,350 words/s against 11,284 with blis, at the same
+gold F (reports/benchmarks.md "Sorted windows and numpy's BLAS"); a transformer pipeline's heads
+take the same path. The vectors differ from blis's by rounding only.
 
 `cable_ner.numpy_blas.v1` is an `[nlp.after_pipeline_creation]` callback, so a pipeline whose
 config names it gets it from `spacy.load` and from a `spacy package` wheel; the annotate job

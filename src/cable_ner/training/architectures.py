@@ -7,9 +7,10 @@ they are bounded by `max_windows` and what still grows is the doc and its `trf_d
 1,080 MB above the loaded pipeline against 3,115 MB stock, same entities;
 `benchmarks/benchmark_long_text.py`). The slices are cut from the windows sorted by wordpiece
 length, each padded only to its own longest window (`length_slices`): a window of 128 spaCy
-tokens is 150-250 wordpieces, and a call padded to its longest window computed 39% padding rows
-on shared raw cables. The vectors come back in the batch's order and padded width (zeros past a
-slice's own), so the alignment and the listeners see what they saw unsorted.
+tokens is 150-250 wordpieces, and calls padded to their longest window computed a third of their
+rows as padding on shared raw cables (reports/benchmark_slicing.json). The vectors come back in
+the batch's order and padded width (zeros past a slice's own), so the alignment and the
+listeners see what they saw unsorted.
 
 Training passes are untouched (they need the joint backward pass), and the weights and
 serialisation are spacy-transformers' own. `frozen_layers` N > 0 trains only the layers above the
