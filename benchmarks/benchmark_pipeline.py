@@ -185,8 +185,9 @@ def _load_quantized(model: str, mode: str):
     from cable_ner.quantize import quantize_pipeline
 
     mode, blis, _ = mode.partition("@blis")
-    nlp = load_pipeline(mode.split("=", 1)[1] if "=" in mode else model)
-    use_numpy_blas(nlp, numpy_blas=not blis)
+    nlp = load_pipeline(mode.split("=", 1)[1] if "=" in mode else model)  # numpy's BLAS
+    if blis:
+        use_numpy_blas(nlp, numpy_blas=False)
     if "=" in mode or mode == "fp32":
         return nlp
     return quantize_pipeline(nlp, "int8", per_channel=mode != "int8_tensor")
