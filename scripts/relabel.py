@@ -21,6 +21,11 @@ def main(
     output: Path = typer.Argument(..., help="Corpus folder to write (report.json beside)"),
     splits: str = typer.Option("train,dev", help="Comma-separated DocBins of CORPUS to relabel"),
     batch_size: int = typer.Option(16, help="Docs per pipeline batch"),
+    n_process: int = typer.Option(1, min=1, help="Processes over a split's shards (each loads "
+                                  "the pipeline; torch threads are split between them)"),
+    header_output: Path = typer.Option(None, help="Also write the corpus with the pipeline's "
+                                       "entities inside the header (its other tokens still "
+                                       "unannotated) to this folder"),
 ) -> None:
     keep = corpus_gold_ids(corpus)  # gold cables keep their hand-corrected labels
     summaries = {}
@@ -29,7 +34,9 @@ def main(
         if not src.exists():
             raise typer.BadParameter(f"{src}: no such DocBin", param_hint="corpus")
         bar = lambda total, s=split: tqdm(total=total, desc=f"{s} shards")  # noqa: E731
-        summaries[split] = relabel(model, src, output / f"{split}.spacy", batch_size, bar, keep)
+        header_dest = header_output / f"{split}.spacy" if header_output else None
+        summaries[split] = relabel(model, src, output / f"{split}.spacy", batch_size, bar, keep,
+                                   n_process, header_dest)
         typer.echo(json.dumps(summaries[split]))
     (output / "relabel.json").write_text(json.dumps(summaries, indent=2) + "\n", encoding="utf-8")
 

@@ -4,6 +4,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import spacy
 from spacy.tokens import DocBin
 
@@ -152,3 +153,110 @@ def test_gold_cables_of_a_corpus_keep_their_labels(tmp_path):
     for out in ("rep", "rel"):
         (doc,) = _read(tmp_path / out / "train.spacy" / "00000.spacy")
         assert [(e.text, e.label_) for e in doc.ents] == [("Date:", "PER"), ("Zuma", "ORG")]
+
+
+def _header_doc(nlp, text: str, header_words: int, ents: list[tuple[str, str]]):
+    """A converted-style doc: its first `header_words` tokens without NER annotation."""
+    doc = nlp(text)
+    spans = [doc.char_span(*_find(text, w), label=lab) for w, lab in ents]
+    doc.set_ents(spans, missing=[doc[:header_words]], default="outside")
+    doc.user_data["cable"] = {"source": f"{len(text)}.txt"}
+    return doc
+
+
+def _ruler_model(path: Path) -> Path:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([
+        {"label": "LOC", "pattern": "Rome"}, {"label": "PER", "pattern": "Zuma"},
+        {"label": "ORG", "pattern": "Embassy"}])
+    nlp.to_disk(path)
+    return path
+
+
+def test_relabel_keeps_header_tokens_unannotated_and_drops_entities_there(tmp_path):
+    nlp = spacy.blank("en")
+    src = tmp_path / "corpus" / "train.spacy"
+    src.mkdir(parents=True)
+    text = "Embassy Rome SECTION 01 . Zuma met staff in Rome ."
+    DocBin(store_user_data=True, docs=[_header_doc(nlp, text, 4, [("Zuma", "ORG")])]).to_disk(
+        src / "00000.spacy")
+    summary = relabel(_ruler_model(tmp_path / "model"), src, tmp_path / "new" / "train.spacy")
+    (doc,) = _read(tmp_path / "new" / "train.spacy" / "00000.spacy")
+    # "Embassy" and the first "Rome" are header tokens: no entity, still without annotation
+    assert [(e.text, e.label_, e.start) for e in doc.ents] == [("Zuma", "PER", 5),
+                                                              ("Rome", "LOC", 9)]
+    assert [t.i for t in doc if t.ent_iob == 0] == [0, 1, 2, 3]
+    assert summary["entities_after"] == {"LOC": 1, "PER": 1}
+
+
+def test_relabel_in_processes_writes_and_scores_what_one_process_does(tmp_path):
+    from spacy.scorer import get_ner_prf
+    from spacy.training import Example
+
+    nlp = spacy.blank("en")
+    texts = [("HEADER Rome . Zuma met Embassy staff in Rome .",
+              [("Zuma", "PER"), ("staff", "MISC")]),
+             ("HEADER . Rome and Zuma .", [("Rome", "LOC"), ("Zuma", "ORG")]),
+             ("HEADER . Nothing here .", []),
+             ("HEADER . Embassy of Rome .", [("Embassy of Rome", "ORG")])]
+    src = tmp_path / "corpus" / "train.spacy"
+    src.mkdir(parents=True)
+    docs = [_header_doc(nlp, text, 2, ents) for text, ents in texts]
+    for i in range(2):  # two shards of two cables
+        DocBin(store_user_data=True, docs=docs[2 * i: 2 * i + 2]).to_disk(src / f"0000{i}.spacy")
+    model = _ruler_model(tmp_path / "model")
+    one = relabel(model, src, tmp_path / "one" / "train.spacy",
+                  header_dest=tmp_path / "one_h" / "train.spacy")
+    two = relabel(model, src, tmp_path / "two" / "train.spacy", n_process=2,
+                  header_dest=tmp_path / "two_h" / "train.spacy")
+    paths = ("output", "header_output")
+    assert {k: v for k, v in one.items() if k not in paths} == {
+        k: v for k, v in two.items() if k not in paths}
+
+    def ents(run: str, name: str) -> list:
+        return [[(e.start, e.end, e.label_) for e in d.ents] for d in _read(tmp_path / run / name)]
+
+    for shard in ("train.spacy/00000.spacy", "train.spacy/00001.spacy"):
+        assert ents("one", shard) == ents("two", shard)
+        assert ents("one_h", shard) == ents("two_h", shard)
+    # the variant adds the header's "Rome" of the first cable, wholly inside its header
+    assert ents("two_h", "train.spacy/00000.spacy")[0][0] == (1, 2, "LOC")
+    new = [d for i in range(2) for d in _read(tmp_path / "one" / f"train.spacy/0000{i}.spacy")]
+    spacy_f = get_ner_prf([Example(n, o) for n, o in zip(new, docs, strict=True)])
+    assert one["f_against_input"] == round(100 * spacy_f["ents_f"], 2)
+    assert one["p_against_input"] == round(100 * spacy_f["ents_p"], 2) == round(100 * 2 / 7, 2)
+    assert one["entities_after"] == {"LOC": 3, "ORG": 2, "PER": 2}  # right: Zuma, Rome (of 7)
+    assert one["docs"] == 4
+
+
+def test_relabel_names_a_shard_it_cannot_read(tmp_path):
+    src = _docbin(tmp_path / "corpus" / "train.spacy", ["Zuma met staff in Rome."], [[]])
+    (src / "00001.spacy").write_bytes(b"not a DocBin")
+    model = _ruler_model(tmp_path / "model")
+    for n_process in (1, 2):
+        with pytest.raises(ValueError, match=r"00001\.spacy: not a readable DocBin"):
+            relabel(model, src, tmp_path / f"new{n_process}" / "train.spacy", n_process=n_process)
+
+
+def test_relabel_header_output_keeps_entities_wholly_inside_the_header(tmp_path):
+    nlp = spacy.blank("en")
+    src = tmp_path / "corpus" / "train.spacy"
+    src.mkdir(parents=True)
+    text = "Zuma Embassy Rome met us ."
+    DocBin(store_user_data=True, docs=[_header_doc(nlp, text, 2, [])]).to_disk(src / "00000.spacy")
+    model = spacy.blank("en")
+    model.add_pipe("entity_ruler").add_patterns([
+        {"label": "PER", "pattern": "Zuma"}, {"label": "ORG", "pattern": "Embassy Rome"}])
+    model.to_disk(tmp_path / "model")
+    summary = relabel(tmp_path / "model", src, tmp_path / "new" / "train.spacy",
+                      header_dest=tmp_path / "header" / "train.spacy")
+    (plain,) = _read(tmp_path / "new" / "train.spacy" / "00000.spacy")
+    (header,) = _read(tmp_path / "header" / "train.spacy" / "00000.spacy")
+    # the plain corpus: no entity touches the header, both header tokens unannotated
+    assert list(plain.ents) == [] and [t.i for t in plain if t.ent_iob == 0] == [0, 1]
+    # the variant: Zuma, wholly in the header, is an entity; "Embassy Rome" crosses the header's
+    # edge and is dropped; the header's other token stays unannotated, the body's "Rome" is O
+    assert [(e.text, e.label_) for e in header.ents] == [("Zuma", "PER")]
+    assert [t.i for t in header if t.ent_iob == 0] == [1]
+    assert header[2].ent_iob_ == "O"
+    assert summary["entities_after"] == {} and summary["header_output"].endswith("train.spacy")

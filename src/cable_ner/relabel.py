@@ -5,10 +5,16 @@
                       "corpus_relabelled/train.spacy")
 
 Every doc of the DocBin keeps its words, spaces, sentence starts and user_data (the cable's
-metadata); only its entities are replaced by the pipeline's. The pipeline sees the converter's
+metadata); only its entities are replaced by the pipeline's, and tokens the input leaves without
+NER annotation (the converter's header tokens) stay without it. The pipeline sees the converter's
 clean text, token for token, with the converter's sentence starts (its own senter does not run),
 so the relabelled corpus has exactly the splits, cables and sentences of the input. This is the
 training-data counterpart of the annotate job, which reads raw cables and writes records.
+
+`header_dest` also writes, from the same predictions, the corpus with the pipeline's entities
+inside the header (an entity wholly within an unannotated run is kept; the rest of the header
+stays unannotated): a student can then learn the header's (mostly upper-case) names without
+learning "no entity" for every other header token.
 
 Gold cables (the converter trains gold train cables with their hand-corrected labels, and
 lists them in the corpus's `report.json` as `gold_labels`) are passed through unchanged: `keep`.
@@ -20,14 +26,17 @@ labels against the old ones (a diagnostic of how far the labeller departs from i
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from spacy.language import Language
-from spacy.scorer import get_ner_prf
+from spacy.scorer import PRFScore
 from spacy.tokens import Doc, DocBin, Span
-from spacy.training import Example
 
 from .cable import USER_DATA_KEY
 
@@ -59,15 +68,48 @@ def corpus_gold_ids(corpus: str | Path) -> frozenset[str]:
     return frozenset(json.loads(report.read_text(encoding="utf-8")).get("gold_labels", []))
 
 
-def relabel_docs(nlp: Language, docs: list[Doc], batch_size: int = 16) -> Iterator[tuple[Doc, Doc]]:
-    """(relabelled, input) doc pairs: the input's tokens and user_data, predicted entities."""
+def predict(nlp: Language, docs: list[Doc], batch_size: int = 16) -> Iterator[tuple[Doc, Doc]]:
+    """(input, prediction) doc pairs: the prediction has the input's tokens and sentences."""
     disable = [name for name in nlp.pipe_names if name in SKIP]
     with nlp.select_pipes(disable=disable):
-        for doc, pred in zip(docs, nlp.pipe((_fresh(nlp, d) for d in docs),
-                                            batch_size=batch_size), strict=True):
-            new = doc.copy()
-            new.ents = [Span(new, e.start, e.end, label=e.label_) for e in pred.ents]
-            yield new, doc
+        yield from zip(docs, nlp.pipe((_fresh(nlp, d) for d in docs), batch_size=batch_size),
+                       strict=True)
+
+
+def _missing_runs(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) of each run of tokens without NER annotation (the converter's header)."""
+    runs: list[tuple[int, int]] = []
+    for token in doc:
+        if token.ent_iob != 0:
+            continue
+        if runs and runs[-1][1] == token.i:
+            runs[-1] = (runs[-1][0], token.i + 1)
+        else:
+            runs.append((token.i, token.i + 1))
+    return runs
+
+
+def _with_entities(doc: Doc, ents, in_header: bool = False) -> Doc:
+    """A copy of `doc` whose entities are `ents`, except those touching a token the input leaves
+    unannotated: those tokens stay unannotated (header tokens are never entities). With
+    `in_header`, an entity wholly inside such a run is kept, and only the run's other tokens
+    stay unannotated."""
+    new = doc.copy()
+    runs = _missing_runs(doc)
+
+    def run_of(e) -> int | None:
+        """0 outside the runs, 1 wholly inside one, None across a run's edge."""
+        hits = [(s, end) for s, end in runs if s < e.end and e.start < end]
+        if not hits:
+            return 0
+        return 1 if len(hits) == 1 and hits[0][0] <= e.start and e.end <= hits[0][1] else None
+
+    keep = [e for e in ents if run_of(e) == 0 or (in_header and run_of(e) == 1)]
+    covered = {i for e in keep for i in range(e.start, e.end)}
+    missing = [Span(new, i, i + 1) for s, end in runs for i in range(s, end) if i not in covered]
+    new.set_ents([Span(new, e.start, e.end, label=e.label_) for e in keep], missing=missing,
+                 default="outside")
+    return new
 
 
 def _pct(value: float | None) -> float | None:
@@ -86,59 +128,163 @@ def corpus_shards(path: Path) -> list[Path]:
     return [path]
 
 
+def shard_targets(src: str | Path, dest: str | Path) -> list[tuple[Path, Path]]:
+    """(shard, output) pairs: the shards of a folder keep their names under `dest`; one DocBin
+    file is written to `dest` itself."""
+    src, dest = Path(src), Path(dest)
+    return [(shard, dest / shard.name if src.is_dir() else dest) for shard in corpus_shards(src)]
+
+
+def _write(docs: list[Doc], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    DocBin(store_user_data=True, docs=docs).to_disk(target)
+
+
 def map_corpus(src: str | Path, dest: str | Path, vocab,
                transform: Callable[[list[Doc]], list[Doc]], progress=None) -> None:
     """Write `transform(docs)` of each shard of the DocBin (or shard folder) `src` to `dest`
     under the same shard names, one shard in memory at a time."""
-    src, dest = Path(src), Path(dest)
-    shards = corpus_shards(src)
-    bar = progress(total=len(shards)) if progress else None
-    for shard in shards:
-        docs = list(DocBin().from_disk(shard).get_docs(vocab))
-        out = DocBin(store_user_data=True, docs=transform(docs))
-        target = dest / shard.name if src.is_dir() else dest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.to_disk(target)
+    jobs = shard_targets(src, dest)
+    bar = progress(total=len(jobs)) if progress else None
+    for shard, target in jobs:
+        _write(transform(list(DocBin().from_disk(shard).get_docs(vocab))), target)
         if bar:
             bar.update(1)
     if bar:
         bar.close()
 
 
-def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: int = 16,
-            progress=None, keep: frozenset[str] = frozenset()) -> dict:
-    """Relabel the DocBin (or shard folder) `src` with the pipeline at `model` into `dest`, shard
-    by shard under the same names, passing the docs whose id is in `keep` through unchanged;
-    returns the summary."""
+@dataclass
+class Tally:
+    """What relabelling changed: docs, gold docs passed through, entities per label before and
+    after, and the new labels scored against the input's per label (spaCy's PRFScore)."""
+
+    docs: int = 0
+    kept_gold: int = 0
+    before: Counter = field(default_factory=Counter)
+    after: Counter = field(default_factory=Counter)
+    scores: dict[str, PRFScore] = field(default_factory=dict)
+
+    def add(self, new: Doc, old: Doc) -> None:
+        """Count one relabelled doc; both docs have the same tokens, so spans compare directly."""
+        self.before.update(e.label_ for e in old.ents)
+        self.after.update(e.label_ for e in new.ents)
+        if not old.has_annotation("ENT_IOB"):  # no labels to compare with (as spaCy's scorer)
+            return
+        for label in {e.label_ for e in new.ents} | {e.label_ for e in old.ents}:
+            self.scores.setdefault(label, PRFScore()).score_set(
+                {(e.start, e.end) for e in new.ents if e.label_ == label},
+                {(e.start, e.end) for e in old.ents if e.label_ == label})
+
+    def __iadd__(self, other: Tally) -> Tally:
+        self.docs += other.docs
+        self.kept_gold += other.kept_gold
+        self.before += other.before
+        self.after += other.after
+        for label, score in other.scores.items():
+            self.scores[label] = self.scores.get(label, PRFScore()) + score
+        return self
+
+    def agreement(self) -> PRFScore:
+        return sum(self.scores.values(), PRFScore())
+
+
+def relabel_shard(nlp: Language, shard: Path, target: Path, batch_size: int = 16,
+                  keep: frozenset[str] = frozenset(), header_target: Path | None = None) -> Tally:
+    """Relabel one DocBin file into `target` (and, with `header_target`, the variant with the
+    header's entities there), passing the docs whose id is in `keep` through."""
+    try:
+        docs = list(DocBin().from_disk(shard).get_docs(nlp.vocab))
+    except Exception as err:  # a truncated or foreign file: name it
+        raise ValueError(f"{shard}: not a readable DocBin ({err})") from err
+    tally = Tally(docs=len(docs))
+    todo = [doc for doc in docs if doc_id(doc) not in keep]
+    tally.kept_gold = len(docs) - len(todo)
+    new_of, header_of = {}, {}
+    for old, pred in predict(nlp, todo, batch_size):
+        new_of[id(old)] = new = _with_entities(old, pred.ents)
+        tally.add(new, old)
+        if header_target is not None:
+            header_of[id(old)] = _with_entities(old, pred.ents, in_header=True)
+    _write([new_of.get(id(doc), doc) for doc in docs], target)
+    if header_target is not None:
+        _write([header_of.get(id(doc), doc) for doc in docs], header_target)
+    return tally
+
+
+_WORKER_NLP: Language | None = None
+
+
+def _start_worker(model: str, threads: int) -> None:
+    global _WORKER_NLP
     import spacy
+    import torch
 
-    nlp = spacy.load(model)
-    before, after, counts = Counter(), Counter(), Counter()
-    examples = []
+    torch.set_num_threads(threads)
+    _WORKER_NLP = spacy.load(model)
 
-    def transform(docs: list[Doc]) -> list[Doc]:
-        todo = [doc for doc in docs if doc_id(doc) not in keep]
-        new_of = {}
-        for new, old in relabel_docs(nlp, todo, batch_size):
-            before.update(e.label_ for e in old.ents)
-            after.update(e.label_ for e in new.ents)
-            examples.append(Example(new, old))
-            new_of[id(old)] = new
-        counts["docs"] += len(docs)
-        counts["kept_gold"] += len(docs) - len(todo)
-        return [new_of.get(id(doc), doc) for doc in docs]
 
-    map_corpus(src, dest, nlp.vocab, transform, progress)
-    agreement = get_ner_prf(examples)
+def _relabel_in_worker(shard: Path, target: Path, batch_size: int, keep: frozenset[str],
+                       header_target: Path | None) -> Tally:
+    return relabel_shard(_WORKER_NLP, shard, target, batch_size, keep, header_target)
+
+
+def _tallies(model: str | Path, jobs: list[tuple[Path, Path, Path | None]], batch_size: int,
+             keep: frozenset[str], n_process: int) -> Iterator[Tally]:
+    """Each shard's tally as it is done: in this process, or in `n_process` worker processes
+    that each load the pipeline once and share the cores (torch threads split between them)."""
+    if n_process <= 1 or len(jobs) == 1:
+        import spacy
+
+        nlp = spacy.load(model)
+        for shard, target, header_target in jobs:
+            yield relabel_shard(nlp, shard, target, batch_size, keep, header_target)
+        return
+    workers = min(n_process, len(jobs))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                             initargs=(str(model), threads)) as pool:
+        futures = [pool.submit(_relabel_in_worker, shard, target, batch_size, keep, header_target)
+                   for shard, target, header_target in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:  # a shard that failed stops the run: the shards not started are not relabelled
+            pool.shutdown(cancel_futures=True)
+
+
+def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: int = 16,
+            progress=None, keep: frozenset[str] = frozenset(), n_process: int = 1,
+            header_dest: str | Path | None = None) -> dict:
+    """Relabel the DocBin (or shard folder) `src` with the pipeline at `model` into `dest`, shard
+    by shard under the same names, passing the docs whose id is in `keep` through unchanged,
+    with `n_process` processes over the shards; returns the summary (of `dest`). `header_dest`
+    also gets the variant with the pipeline's entities inside the header."""
+    headers = (shard_targets(src, header_dest) if header_dest is not None
+               else [(None, None)] * len(corpus_shards(Path(src))))
+    jobs = [(shard, target, header_target)
+            for (shard, target), (_, header_target) in zip(shard_targets(src, dest), headers,
+                                                            strict=True)]
+    total = Tally()
+    bar = progress(total=len(jobs)) if progress else None
+    for tally in _tallies(model, jobs, batch_size, keep, n_process):
+        total += tally
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    agreement = total.agreement()
+    scored = len(agreement) > 0
     return {
         "model": str(model),
         "input": str(src),
         "output": str(dest),
-        "docs": counts["docs"],
-        "kept_gold": counts["kept_gold"],
-        "entities_before": dict(sorted(before.items())),
-        "entities_after": dict(sorted(after.items())),
-        "f_against_input": _pct(agreement["ents_f"]),
-        "p_against_input": _pct(agreement["ents_p"]),
-        "r_against_input": _pct(agreement["ents_r"]),
+        "header_output": None if header_dest is None else str(header_dest),
+        "docs": total.docs,
+        "kept_gold": total.kept_gold,
+        "entities_before": dict(sorted(total.before.items())),
+        "entities_after": dict(sorted(total.after.items())),
+        "f_against_input": _pct(agreement.fscore if scored else None),
+        "p_against_input": _pct(agreement.precision if scored else None),
+        "r_against_input": _pct(agreement.recall if scored else None),
     }
