@@ -473,3 +473,37 @@ def test_scaling_benchmark_rates_leave_out_startup_and_count_cores():
     assert lumps["steady_cables_per_s"] is None and lumps["release_hours"] is None
     one_batch = bench.scaling_row("local:2", {"ticks": [5.0, 5.0]}, cpus=4)
     assert one_batch["steady_cables_per_s"] is None and one_batch["release_hours"] is None
+
+
+@Language.component("record_threads")
+def _record_threads(doc):
+    import torch
+    from threadpoolctl import threadpool_info
+
+    doc.user_data["threads"] = [torch.get_num_threads(),
+                                sorted({p["num_threads"] for p in threadpool_info()
+                                        if p["user_api"] == "blas"})]
+    return doc
+
+
+def test_each_worker_runs_one_torch_and_one_blas_thread_and_the_parent_gets_its_own_back():
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from cable_ner.annotate import annotate_docs
+
+    def blas() -> list[int]:
+        return sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("record_threads")
+    items = [(f"Cable {i} from Muscat.", {"source": f"{i}.txt"}) for i in range(8)]
+    before = torch.get_num_threads()
+    with threadpool_limits(limits=2, user_api="blas"):  # what a 2-core machine starts with
+        assert blas() == [2]
+        one = [doc.user_data["threads"] for _, doc, _ in annotate_docs(nlp, items, n_process=1)]
+        two = [doc.user_data["threads"] for _, doc, _ in annotate_docs(nlp, items, n_process=2)]
+        assert blas() == [2]  # restored
+    assert one == [[before, [2]]] * 8  # lists: user_data crosses processes as msgpack
+    assert two == [[1, [1]]] * 8
+    assert torch.get_num_threads() == before

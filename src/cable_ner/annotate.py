@@ -37,6 +37,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,7 @@ def annotate_docs(
     """Run `nlp` over (text, context) items; yield (context, doc, None) or (context, None, reason).
 
     Order is kept. A batch that fails in a component yields its items with the error instead of
-    stopping the run. With n_process > 1 torch runs one thread per worker (set in this process
-    before spaCy forks the workers, and restored after).
+    stopping the run. With n_process > 1 each worker runs one thread (`one_thread_per_worker`).
     """
     log = _ErrorLog()
     nlp.default_error_handler = log  # errors sent back by n_process workers (E871)
@@ -132,8 +132,7 @@ def annotate_docs(
             pending.append(context)
             yield text, context
 
-    threads = _single_torch_thread() if n_process > 1 else None
-    try:
+    with one_thread_per_worker(n_process):
         while True:
             stream = nlp.pipe(feed(), as_tuples=True, n_process=n_process, batch_size=batch_size)
             try:
@@ -154,20 +153,28 @@ def annotate_docs(
                 # and go on with a fresh nlp.pipe over the items not yet read
         while pending:
             yield pending.popleft(), None, log.last or "pipeline error"
-    finally:
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
 
 
-def _single_torch_thread() -> int | None:
+@contextmanager
+def one_thread_per_worker(n_process: int) -> Iterator[None]:
+    """With n_process > 1, torch and the BLAS libraries (numpy's OpenBLAS, which thinc's matrix
+    products call, `cable_ner.blas`) run one thread in this process while spaCy forks its
+    workers, which inherit it, so the workers do not contend for the cores; restored after."""
+    if n_process <= 1:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
     torch = sys.modules.get("torch")
-    if torch is None or not hasattr(torch, "set_num_threads"):
-        return None
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # inherited by the forked workers
-    return before
+    before = torch.get_num_threads() if hasattr(torch, "set_num_threads") else None
+    if before is not None:
+        torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        if before is not None:
+            torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- accounting
