@@ -325,8 +325,8 @@ def test_scaling_table_agrees_with_its_json():
 
 
 def test_speed_tables_agree_with_their_json():
-    """benchmarks.md's run after sorted windows and numpy's BLAS, and the README's speed table:
-    the floor, the pipelines side by side and the annotate job (benchmark_speed.json)."""
+    """benchmarks.md's run after sorted windows and numpy's BLAS: the floor, the pipelines side
+    by side and the annotate job (benchmark_speed.json)."""
     data = _json("benchmark_speed.json")
     floor, pipelines, scaling = _tables(_section(BENCHMARKS, "Sorted windows and numpy's BLAS"))
     o = data["overhead"]
@@ -337,6 +337,22 @@ def test_speed_tables_agree_with_their_json():
     _check_quantize_rows(pipelines, data["quantize"], names)
     assert len(scaling) == len(data["scaling"]) == 4
     _check_scaling_rows(scaling, data["scaling"])
+
+
+def test_default_pipeline_tables_agree_with_their_json():
+    """benchmarks.md's run of the default pipeline (benchmark_default.json) and of the annotate
+    job with one thread per worker (benchmark_threads.json), and the README's speed table."""
+    data = _json("benchmark_default.json")
+    pipelines, before, after = _tables(
+        _section(BENCHMARKS, "The default pipeline timed, and one thread per worker"))
+    names = [k for k in data["quantize"] if k != "rounds"]
+    assert len(pipelines) == len(names) == 4
+    _check_quantize_rows(pipelines, data["quantize"], names)
+    assert len(before) == len(data["scaling"]) == 4
+    _check_scaling_rows(before, data["scaling"])
+    threads = _json("benchmark_threads.json")["scaling"]
+    assert len(after) == len(threads) == 3
+    _check_scaling_rows(after, threads)
     (readme,) = _tables(_section(README, "Speed"))
     assert len(readme) == 3
     for row in readme:
