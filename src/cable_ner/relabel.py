@@ -76,37 +76,20 @@ def predict(nlp: Language, docs: list[Doc], batch_size: int = 16) -> Iterator[tu
                        strict=True)
 
 
-def _missing_runs(doc: Doc) -> list[tuple[int, int]]:
-    """(start, end) of each run of tokens without NER annotation (the converter's header)."""
-    runs: list[tuple[int, int]] = []
-    for token in doc:
-        if token.ent_iob != 0:
-            continue
-        if runs and runs[-1][1] == token.i:
-            runs[-1] = (runs[-1][0], token.i + 1)
-        else:
-            runs.append((token.i, token.i + 1))
-    return runs
-
-
 def _with_entities(doc: Doc, ents, in_header: bool = False) -> Doc:
     """A copy of `doc` whose entities are `ents`, except those touching a token the input leaves
     unannotated: those tokens stay unannotated (header tokens are never entities). With
-    `in_header`, an entity wholly inside such a run is kept, and only the run's other tokens
-    stay unannotated."""
+    `in_header`, an entity all of whose tokens are unannotated (so wholly inside the header) is
+    kept, and only the header's other tokens stay unannotated."""
     new = doc.copy()
-    runs = _missing_runs(doc)
-
-    def run_of(e) -> int | None:
-        """0 outside the runs, 1 wholly inside one, None across a run's edge."""
-        hits = [(s, end) for s, end in runs if s < e.end and e.start < end]
-        if not hits:
-            return 0
-        return 1 if len(hits) == 1 and hits[0][0] <= e.start and e.end <= hits[0][1] else None
-
-    keep = [e for e in ents if run_of(e) == 0 or (in_header and run_of(e) == 1)]
+    unannotated = [t.ent_iob == 0 for t in doc]
+    keep = []
+    for e in ents:
+        n = sum(unannotated[e.start:e.end])
+        if n == 0 or (in_header and n == len(e)):
+            keep.append(e)
     covered = {i for e in keep for i in range(e.start, e.end)}
-    missing = [Span(new, i, i + 1) for s, end in runs for i in range(s, end) if i not in covered]
+    missing = [Span(new, i, i + 1) for i, m in enumerate(unannotated) if m and i not in covered]
     new.set_ents([Span(new, e.start, e.end, label=e.label_) for e in keep], missing=missing,
                  default="outside")
     return new
@@ -260,11 +243,8 @@ def relabel(model: str | Path, src: str | Path, dest: str | Path, batch_size: in
     by shard under the same names, passing the docs whose id is in `keep` through unchanged,
     with `n_process` processes over the shards; returns the summary (of `dest`). `header_dest`
     also gets the variant with the pipeline's entities inside the header."""
-    headers = (shard_targets(src, header_dest) if header_dest is not None
-               else [(None, None)] * len(corpus_shards(Path(src))))
-    jobs = [(shard, target, header_target)
-            for (shard, target), (_, header_target) in zip(shard_targets(src, dest), headers,
-                                                            strict=True)]
+    headers = dict(shard_targets(src, header_dest)) if header_dest is not None else {}
+    jobs = [(shard, target, headers.get(shard)) for shard, target in shard_targets(src, dest)]
     total = Tally()
     bar = progress(total=len(jobs)) if progress else None
     for tally in _tallies(model, jobs, batch_size, keep, n_process):
