@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path("../shared/data/cables/annotated")
 GOLD = Path("gold/gold.jsonl")
 SAMPLE = Path("gold/sample.json")
+# every draw the layer was made from: the first, and the later one that enlarged gold dev
+SAMPLES = [SAMPLE, Path("gold/sample_dev.json")]
 BLIND_HOW = (
     "Corrected a second time from the text without the tagger's brackets, independently of the "
     "first pass (guidelines: docs/gold-guidelines.md)"
@@ -86,6 +88,10 @@ def sample(
     upper_share: float = typer.Option(0.05, help="Share of upper-case cables in the draw"),
     test: int = typer.Option(15, help="Drawn cables for gold test (beside the layer's own)"),
     dev: int = typer.Option(14, help="Drawn cables for gold dev"),
+    held_out_only: bool = typer.Option(
+        False, help="Draw only cables the converter already puts in its test split, so that no "
+        "silver training or dev split changes (for cables that go to gold dev or test)"
+    ),
     cables_dir: Path = CablesDir,
     gold: Path = typer.Option(GOLD, help="The layer whose cables are not drawn again"),
     output: Path = typer.Option(SAMPLE, help="Where the draw is written"),
@@ -97,11 +103,14 @@ def sample(
         entries, left_out = catalogue(cables_dir, progress=bar.update)
     have = [r["reference_id"] for r in read_gold_records(gold)] if gold.is_file() else []
     drawn = draw_sample(entries, n, seed, exclude=have, upper_share=upper_share,
-                        split_sizes={"test": test, "dev": dev})  # fmt: skip
+                        split_sizes={"test": test, "dev": dev},
+                        held_out_only=held_out_only)  # fmt: skip
     corpus_upper = sum(e.upper_case for e in entries) / len(entries)
     doc = {
         "command": f"python scripts/build_gold.py sample --n {n} --seed {seed} "
-        f"--upper-share {upper_share} --test {test} --dev {dev}",
+        f"--upper-share {upper_share} --test {test} --dev {dev}"
+        + (" --held-out-only" if held_out_only else "")
+        + (f" --output {output}" if output != SAMPLE else ""),
         "corpus": {"usable": len(entries), "left_out": dict(left_out),
                    "upper_case_share": round(corpus_upper, 4)},  # fmt: skip
         "excluded": have,
@@ -182,13 +191,14 @@ def check(
         _fail(f"{bad} scratch copies failed")
 
 
-def _splits(sample_file: Path, gold: Path) -> dict[str, str]:
+def _splits(sample_files: list[Path], gold: Path) -> dict[str, str]:
     splits = {}
     if gold.is_file():
         splits.update({r["reference_id"]: record_split(r) for r in read_gold_records(gold)})
-    if sample_file.is_file():
-        for c in json.loads(sample_file.read_text(encoding="utf-8"))["cables"]:
-            splits[c["reference_id"]] = c["split"]
+    for sample_file in sample_files:
+        if sample_file.is_file():
+            for c in json.loads(sample_file.read_text(encoding="utf-8"))["cables"]:
+                splits[c["reference_id"]] = c["split"]
     return splits
 
 
@@ -196,17 +206,20 @@ def _splits(sample_file: Path, gold: Path) -> dict[str, str]:
 def build(
     work_dir: Path = typer.Argument(..., help="Scratch folder of corrected <ID>.txt (+ .notes)"),
     cables_dir: Path = CablesDir,
-    sample_file: Path = typer.Option(SAMPLE, "--sample", help="The draw that gives each split"),
+    sample_files: list[Path] = typer.Option(
+        SAMPLES, "--sample", help="The draws that give each split (repeat the option for several)"
+    ),
     gold: Path = typer.Option(GOLD, help="The current layer (its cables keep their split)"),
     output: Path = typer.Option(GOLD, help="The gold layer to write"),
 ) -> None:
     """Build the gold layer from the corrected copies; each record's split comes from the current
-    layer (a record without one is test: the first 17 cables) or from the draw."""
-    splits = _splits(sample_file, gold)
+    layer (a record without one is test: the first 17 cables) or from the draws."""
+    splits = _splits(sample_files, gold)
     records = []
     for path in tqdm(_scratch_files(work_dir), unit="cable", desc="build", file=sys.stderr):
         if path.stem not in splits:
-            _fail(f"{path.stem}: neither in {gold} nor in {sample_file}, so it has no split")
+            draws = ", ".join(map(str, sample_files))
+            _fail(f"{path.stem}: neither in {gold} nor in a draw ({draws}), so it has no split")
         try:
             records.append(build_record(path, cables_dir / path.name, splits[path.stem]))
         except (GoldWorkError, OSError) as err:

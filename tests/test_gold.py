@@ -94,19 +94,27 @@ def test_gold_splits_are_disjoint_and_large_enough():
     assert all(len(h) == 64 for h in pins.values())
 
 
-def test_layer_spread_follows_the_draw():
-    """The drawn cables are the layer's new ones, with the draw's split, and upper-case cables
-    are in at least their corpus share."""
-    draw = json.loads((ROOT / "gold" / "sample.json").read_text(encoding="utf-8"))
+def test_layer_spread_follows_the_draws():
+    """The drawn cables are the layer's new ones, with their draw's split, and upper-case cables
+    are in at least their corpus share. The second draw enlarged gold dev only, with cables the
+    converter already holds out of silver train and dev."""
     records = {r["reference_id"]: r for r in read_gold_records(GOLD)}
-    drawn = {c["reference_id"]: c for c in draw["cables"]}
-    corrected = set(drawn) & set(records)
-    assert len(corrected) >= 143
-    assert all(records[rid]["split"] == drawn[rid]["split"] for rid in corrected)
-    assert all(records[rid]["text_sha256"] == drawn[rid]["text_sha256"] for rid in corrected)
-    upper = sum(bool(r.get("upper_case")) for r in records.values()) / len(records)
-    assert upper >= draw["corpus"]["upper_case_share"]
-    assert all(records[rid]["doubts"] for rid in corrected), "every corrected cable notes doubts"
+    draws = [json.loads((ROOT / "gold" / name).read_text(encoding="utf-8"))
+             for name in ("sample.json", "sample_dev.json")]  # fmt: skip
+    for draw, at_least in zip(draws, (143, 14), strict=True):
+        drawn = {c["reference_id"]: c for c in draw["cables"]}
+        corrected = set(drawn) & set(records)
+        assert len(corrected) >= at_least
+        assert all(records[rid]["split"] == drawn[rid]["split"] for rid in corrected)
+        assert all(records[rid]["text_sha256"] == drawn[rid]["text_sha256"] for rid in corrected)
+        assert all(records[rid]["doubts"] for rid in corrected), "every corrected cable has doubts"
+        upper = sum(bool(r.get("upper_case")) for r in records.values()) / len(records)
+        assert upper >= draw["corpus"]["upper_case_share"]
+    first, second = ({c["reference_id"]: c for c in d["cables"]} for d in draws)
+    assert {c["split"] for c in second.values()} == {"dev"}
+    assert {c["silver_split"] for c in second.values()} == {"test"}
+    assert not set(first) & set(second)
+    assert sum(c["upper_case"] for c in second.values()) == 5
 
 
 @needs_data

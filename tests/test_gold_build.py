@@ -35,7 +35,9 @@ CABLE = (
 
 
 def entry(i: int, year: int, cls: str, tokens: int, upper: bool = False) -> CatalogueEntry:
-    return CatalogueEntry(f"{year % 100:02d}POST{i}", year, "POST", cls, tokens, 10, upper, f"{i}")
+    split = ("train", "train", "dev", "test")[(i // 40) % 4]
+    return CatalogueEntry(f"{year % 100:02d}POST{i}", year, "POST", cls, tokens, 10, upper, f"{i}",
+                          split)  # fmt: skip
 
 
 def catalogue_of(n: int) -> list[CatalogueEntry]:
@@ -62,6 +64,20 @@ def test_draw_is_seeded_stratified_and_split():
         share = sum(e.year == year for e in mixed) / len(mixed)
         drawn = sum(c["year"] == year and not c["upper_case"] for c in a)
         assert abs(drawn - share * (146 - 7)) < 3.5
+
+
+def test_held_out_draw_takes_only_the_converters_test_split():
+    """Cables drawn for gold dev with `held_out_only` are ones the silver split already holds
+    out, so no silver training or dev cable moves; all of them go to dev when test is 0."""
+    cat = catalogue_of(2000)
+    drawn = draw_sample(cat, 14, seed=18, upper_share=0.36, split_sizes={"test": 0, "dev": 14},
+                        held_out_only=True)  # fmt: skip
+    assert len(drawn) == 14 and {c["silver_split"] for c in drawn} == {"test"}
+    assert {c["split"] for c in drawn} == {"dev"} and sum(c["upper_case"] for c in drawn) == 5
+    anywhere = draw_sample(cat, 14, seed=18, upper_share=0.36, split_sizes={"test": 0, "dev": 14})
+    assert {c["silver_split"] for c in anywhere} != {"test"}
+    with pytest.raises(GoldWorkError, match="only 12 cables"):  # 12 of the 50 upper case
+        draw_sample(cat, 40, seed=1, upper_share=1.0, held_out_only=True)
 
 
 def test_draw_refuses_more_than_the_pool():
@@ -160,10 +176,13 @@ def test_catalogue_and_commands_on_the_shared_corpus(shared_data, tmp_path):
     assert len({e.text_sha256 for e in entries}) == len(entries)
     share = sum(e.upper_case for e in entries) / len(entries)
     assert 0.005 < share < 0.05
-    # the drawn cables of the committed sample are in the catalogue, as drawn
-    drawn = json.loads((ROOT / "gold" / "sample.json").read_text(encoding="utf-8"))["cables"]
+    # the drawn cables of the committed draws are in the catalogue, as drawn, and the second
+    # draw's are in the converter's test split
     by_id = {e.reference_id: e for e in entries}
-    assert all(by_id[c["reference_id"]].text_sha256 == c["text_sha256"] for c in drawn)
+    for name in ("sample.json", "sample_dev.json"):
+        drawn = json.loads((ROOT / "gold" / name).read_text(encoding="utf-8"))["cables"]
+        assert all(by_id[c["reference_id"]].text_sha256 == c["text_sha256"] for c in drawn)
+    assert {by_id[c["reference_id"]].silver_split for c in drawn} == {"test"}
     # export writes the layer back into bracketed copies; build on them gives the same records
     tool = [sys.executable, str(ROOT / "scripts" / "build_gold.py")]
     work = tmp_path / "work"

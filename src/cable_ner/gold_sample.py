@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .convert import DEFAULT_SPLIT, assign_split
 from .gold import text_sha256
 from .gold_build import GoldWorkError
 from .reader import Skipped, Source, read_cable
@@ -36,6 +37,7 @@ class CatalogueEntry:
     silver_body_entities: int
     upper_case: bool
     text_sha256: str
+    silver_split: str  # the converter's split of the cable when no gold layer pins it
 
 
 def _class_group(classification: str | None) -> str:
@@ -79,6 +81,7 @@ def catalogue(cables_dir: str | Path, progress=None) -> tuple[list[CatalogueEntr
                 silver_body_entities=sum(1 for e in record.entities if e[0] >= body_start),
                 upper_case=is_upper_case(record.text, body_start),
                 text_sha256=digest,
+                silver_split=assign_split(record.text_hash(), DEFAULT_SPLIT),
             )
         )
     return entries, left_out
@@ -117,14 +120,19 @@ def draw_sample(
     exclude: Iterable[str] = (),
     upper_share: float = 0.05,
     split_sizes: dict[str, int] | None = None,
+    held_out_only: bool = False,
 ) -> list[dict]:
     """Draw `n` cables, stratified by period x classification x length tercile in proportion to
     the corpus, with `round(upper_share * n)` of them upper case (drawn the same way from the
     upper-case cables), and give each a gold split: `split_sizes` (test, dev) cables go to those
-    splits, stratified by case, the rest to train. Same seed and catalogue, same draw."""
+    splits, stratified by case, the rest to train. With `held_out_only`, only cables the converter
+    already puts in its test split are drawn, so adding them to gold dev or test leaves the silver
+    train and dev splits (and every silver model) as they are. Same seed and catalogue, same
+    draw."""
     rng = random.Random(seed)
     excluded = set(exclude)
-    pool = sorted((e for e in entries if e.reference_id not in excluded),
+    pool = sorted((e for e in entries if e.reference_id not in excluded
+                   and (not held_out_only or e.silver_split == "test")),
                   key=lambda e: e.reference_id)  # fmt: skip
     lengths = sorted(e.body_tokens for e in pool)
     cuts = [lengths[len(lengths) // 3], lengths[2 * len(lengths) // 3]]
