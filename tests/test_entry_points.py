@@ -24,6 +24,7 @@ KNOWN = {
     ("factories", "release_memory"),
     ("tokenizers", "cable_ner.cable_reader.v1"),
     ("readers", "cable_ner.SentenceChunkCorpus.v1"),
+    ("augmenters", "cable_ner.UpperCase.v1"),
     ("architectures", "cable_ner.TransformerModel.v1"),
     ("optimizers", "cable_ner.Adam.v1"),
     ("loggers", "cable_ner.ThroughputLogger.v1"),

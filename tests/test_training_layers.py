@@ -298,3 +298,47 @@ def test_head_scaled_adam_tells_the_transformer_from_the_heads(transformer_dir):
                   for name in node.param_names if node.has_param(name)}  # fmt: skip
         assert params & set(seen), pipe
         assert not any(is_torch_param(key) for key in params)
+
+
+def test_upper_case_augmenter_keeps_entities_sentences_and_the_unannotated_header(tmp_path):
+    """`cable_ner.UpperCase.v1` upper-cases a share of the examples: text upper case, the same
+    entities and sentence starts token for token, header tokens still missing (not "O"), and
+    the NER oracle still finds moves; level 0 returns every example unchanged."""
+    nlp = spacy.blank("en")
+    nlp.tokenizer = spacy.registry.get("tokenizers", "cable_ner.cable_reader.v1")()(nlp)
+    text = (
+        "UNCLAS MUSCAT 000071 \nSIPDIS \nE.O. 12958: N/A \nTAGS: PREL MU \nSUBJECT: OMAN TALKS \n"
+        "1. Ambassador Schmierer met Minister Alawi in Muscat . He left ."
+    )
+    made = nlp.make_doc(text)
+    reference = Doc(spacy.blank("en").vocab, words=[t.text for t in made],
+                    sent_starts=[t.text in ("1", "He") for t in made],
+                    spaces=[bool(t.whitespace_) for t in made])  # fmt: skip
+    header = [t.i for t in reference if t.text == "1"][0]
+    names = [("Schmierer", "PER"), ("Alawi", "PER"), ("Muscat", "LOC")]
+    reference.set_ents(
+        [reference.char_span(text.rindex(w), text.rindex(w) + len(w), label) for w, label in names],
+        missing=[reference[:header]],
+        default="outside",
+    )
+    DocBin(docs=[reference]).to_disk(tmp_path / "train.spacy")
+    make = spacy.registry.get("augmenters", "cable_ner.UpperCase.v1")
+    always = SentenceChunkCorpus(tmp_path / "train.spacy", augmenter=make(level=1.0))
+    (example,) = always(nlp)
+    assert example.reference.text == text.upper() == example.predicted.text
+    assert [(e.text, e.label_) for e in example.reference.ents] == [
+        ("SCHMIERER", "PER"), ("ALAWI", "PER"), ("MUSCAT", "LOC")
+    ]  # fmt: skip
+    assert [t.ent_iob_ for t in example.reference[:header]] == [""] * header
+    assert [t.ent_iob_ for t in example.reference[header:]].count("O") == len(made) - header - 3
+    assert [s.start for s in example.reference.sents] == [s.start for s in reference.sents]
+    assert not any(t.ent_iob_ for t in example.predicted)
+    ner = nlp.add_pipe("ner")
+    ner.add_label("PER")
+    ner.add_label("LOC")
+    nlp.initialize()
+    assert len(ner.moves.get_oracle_sequence(example)) > 0
+    (kept,) = SentenceChunkCorpus(tmp_path / "train.spacy", augmenter=make(level=0.0))(nlp)
+    assert kept.reference.text == text
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        make(level=1.5)
