@@ -38,7 +38,9 @@ def main(
         summaries[split] = relabel(model, src, output / f"{split}.spacy", batch_size, bar, keep,
                                    n_process, header_dest)
         typer.echo(json.dumps(summaries[split]))
-    (output / "relabel.json").write_text(json.dumps(summaries, indent=2) + "\n", encoding="utf-8")
+    # beside each corpus written, so that a pipeline trained on it records its teacher
+    for folder in (output, header_output) if header_output else (output,):
+        (folder / "relabel.json").write_text(json.dumps(summaries, indent=2) + "\n", "utf-8")
 
 
 if __name__ == "__main__":

@@ -183,6 +183,9 @@ def test_project_run_all_on_the_sample(tmp_path):
     # the student learns from the teacher's labels: every train and dev cable relabelled, the
     # gold train cables kept as they are
     relabelled = json.loads((project / "corpus" / "relabelled" / "relabel.json").read_text())
+    header = project / "corpus" / "relabelled_header"  # what the student trains on
+    assert json.loads((header / "relabel.json").read_text()) == relabelled
+    assert list((header / "train.spacy").glob("*.spacy"))
     assert relabelled["train"]["model"] == "training/trf_gold/model-best"
     assert relabelled["train"]["docs"] + relabelled["dev"]["docs"] == (
         report["splits"]["train"]["docs_written"] + report["splits"]["dev"]["docs_written"])
