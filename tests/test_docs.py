@@ -359,4 +359,4 @@ def test_default_pipeline_tables_agree_with_their_json():
         q = data["quantize"]["int8" if "int8" in row[0] else
                              row[0].split("`")[1].replace("trf_gold", "fp32")]  # fmt: skip
         _shows_each(row[1:3], [q["words_per_s"], q["speedup"]])
-        _shows(row[3], 100 * q["gold_test"]["ents_f"])
+        assert len(row) == 3  # accuracy is the quality table's (reference.json), not this run's
