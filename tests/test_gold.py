@@ -101,16 +101,15 @@ def test_layer_spread_follows_the_draws():
     records = {r["reference_id"]: r for r in read_gold_records(GOLD)}
     draws = [json.loads((ROOT / "gold" / name).read_text(encoding="utf-8"))
              for name in ("sample.json", "sample_dev.json")]  # fmt: skip
-    for draw, at_least in zip(draws, (143, 14), strict=True):
-        drawn = {c["reference_id"]: c for c in draw["cables"]}
+    upper = sum(bool(r.get("upper_case")) for r in records.values()) / len(records)
+    first, second = ({c["reference_id"]: c for c in d["cables"]} for d in draws)
+    for draw, drawn, at_least in zip(draws, (first, second), (143, 14), strict=True):
         corrected = set(drawn) & set(records)
         assert len(corrected) >= at_least
         assert all(records[rid]["split"] == drawn[rid]["split"] for rid in corrected)
         assert all(records[rid]["text_sha256"] == drawn[rid]["text_sha256"] for rid in corrected)
         assert all(records[rid]["doubts"] for rid in corrected), "every corrected cable has doubts"
-        upper = sum(bool(r.get("upper_case")) for r in records.values()) / len(records)
         assert upper >= draw["corpus"]["upper_case_share"]
-    first, second = ({c["reference_id"]: c for c in d["cables"]} for d in draws)
     assert {c["split"] for c in second.values()} == {"dev"}
     assert {c["silver_split"] for c in second.values()} == {"test"}
     assert not set(first) & set(second)
